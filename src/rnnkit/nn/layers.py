@@ -1,0 +1,138 @@
+"""Fused multi-layer RNN, LSTM and GRU: exact drop-ins for ``torch.nn.RNN/LSTM/GRU``.
+
+They ARE torch's modules (subclasses): same constructor, parameter names (``weight_ih_l0``, ...), shapes,
+initialisation and ``state_dict``, so a ``torch.nn.LSTM`` checkpoint loads unchanged, and back. What they add:
+
+- ``forward(input, hx=None, lengths=None)``: variable-length batches without packing, correct in both
+  directions (see :mod:`rnnkit.nn.base`), each block of time on PyTorch's fused kernel (oneDNN on CPU,
+  cuDNN on GPU). A full-length batch is a single call to the same kernel ``torch.nn`` uses;
+- ``step(x_t, state)`` for streaming;
+- validation of input, state and lengths with messages that say what was expected.
+
+Shapes: see :mod:`rnnkit.nn.cells`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, _VF
+from torch.nn.utils.rnn import PackedSequence
+
+from rnnkit.nn.base import RecurrentBase, State
+
+
+class _Fused(RecurrentBase):
+    """Glue between :class:`RecurrentBase` and a ``torch.nn.RNNBase`` subclass."""
+
+    mode: str
+    hidden_size: int
+    proj_size: int
+    bias: bool
+    _flat_weights: list[Tensor]
+
+    def forward(  # type: ignore[override]
+        self,
+        input: Tensor | PackedSequence,
+        hx: Tensor | Sequence[Tensor] | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+    ) -> tuple[Tensor | PackedSequence, Tensor | State]:
+        if lengths is None and isinstance(input, Tensor):
+            # Fast path: validate, then exactly torch.nn's own forward (one fused kernel call).
+            self._check_input(input)
+            if hx is not None:
+                batched = input.dim() == 3
+                batch = (input.shape[0] if self.batch_first else input.shape[1]) if batched else None
+                self._check_state(self._from_user_state(hx), batch, input)
+            return self._torch_forward(input, hx)
+        return self._forward(input, hx, lengths)
+
+    def _torch_forward(self, input: Tensor, hx: Tensor | Sequence[Tensor] | None) -> tuple[Tensor, Tensor | State]:
+        raise NotImplementedError
+
+    def _weights(self, layer: int, direction: int) -> list[Tensor]:
+        per = len(self._flat_weights) // (self.num_layers * self.num_directions)
+        k = layer * self.num_directions + direction
+        return self._flat_weights[k * per : (k + 1) * per]
+
+    def _kernel(self, x: Tensor, hx: State, weights: list[Tensor], layers: int, bidirectional: bool) -> tuple:
+        """One call of torch's fused kernel, batch-first; returns (output, *states)."""
+        dropout = self.dropout if layers > 1 else 0.0
+        if self.mode == "LSTM":
+            return _VF.lstm(x, hx, weights, self.bias, layers, dropout, self.training, bidirectional, True)
+        fn = {"GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[self.mode]
+        return fn(x, hx[0], weights, self.bias, layers, dropout, self.training, bidirectional, True)
+
+    def _run_full(self, x: Tensor, hx: State) -> tuple[Tensor, State]:
+        y, *states = self._kernel(x, hx, self._flat_weights, self.num_layers, self.bidirectional)
+        return y, tuple(states)
+
+    def _scan(self, layer: int, direction: int, x: Tensor, state: State) -> tuple[Tensor, State]:
+        y, *states = self._kernel(
+            x, tuple(s.unsqueeze(0) for s in state), self._weights(layer, direction), 1, False
+        )
+        return y, tuple(s.squeeze(0) for s in states)
+
+
+class RNN(_Fused, torch.nn.RNN):
+    """Elman RNN (tanh or relu), a drop-in for :class:`torch.nn.RNN` that also takes ``lengths``.
+
+    >>> import torch
+    >>> rnn = RNN(3, 4, num_layers=2, batch_first=True)
+    >>> y, h = rnn(torch.randn(2, 5, 3), lengths=torch.tensor([5, 2]))
+    >>> tuple(y.shape), tuple(h.shape), float(y[1, 2:].abs().sum())
+    ((2, 5, 4), (2, 2, 4), 0.0)
+    """
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.hidden_size,)
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("hx",)
+
+    def _torch_forward(self, input: Tensor, hx: Tensor | Sequence[Tensor] | None) -> tuple[Tensor, Tensor | State]:
+        return torch.nn.RNN.forward(self, input, hx)  # type: ignore[arg-type]
+
+
+class GRU(_Fused, torch.nn.GRU):
+    """GRU, a drop-in for :class:`torch.nn.GRU` that also takes ``lengths``.
+
+    >>> import torch
+    >>> gru = GRU(3, 4, bidirectional=True)
+    >>> y, h = gru(torch.randn(5, 2, 3), lengths=[5, 3])
+    >>> tuple(y.shape), tuple(h.shape)
+    ((5, 2, 8), (2, 2, 4))
+    """
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.hidden_size,)
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("hx",)
+
+    def _torch_forward(self, input: Tensor, hx: Tensor | Sequence[Tensor] | None) -> tuple[Tensor, Tensor | State]:
+        return torch.nn.GRU.forward(self, input, hx)  # type: ignore[arg-type]
+
+
+class LSTM(_Fused, torch.nn.LSTM):
+    """LSTM (optionally with ``proj_size``), a drop-in for :class:`torch.nn.LSTM` that also takes ``lengths``.
+
+    >>> import torch
+    >>> lstm = LSTM(3, 4, proj_size=2, batch_first=True)
+    >>> y, (h, c) = lstm(torch.randn(2, 5, 3), lengths=[1, 5])
+    >>> tuple(y.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 5, 2), (1, 2, 2), (1, 2, 4))
+    """
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.proj_size or self.hidden_size, self.hidden_size)
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("h_0", "c_0")
+
+    def _to_user_state(self, states: State) -> Tensor | State:
+        return states
+
+    def _torch_forward(self, input: Tensor, hx: Tensor | Sequence[Tensor] | None) -> tuple[Tensor, Tensor | State]:
+        return torch.nn.LSTM.forward(self, input, hx)  # type: ignore[arg-type]
