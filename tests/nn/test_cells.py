@@ -32,7 +32,12 @@ def oracle(kind, x, h0, c0, W_ih, W_hh, b_ih, b_hh, G_h, G_c):
             cache.append((h, a, h_new))
         elif kind == "lstm":
             a = gi + gh
-            i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H]), np.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
+            i, f, g, o = (
+                sigmoid(a[:, :H]),
+                sigmoid(a[:, H : 2 * H]),
+                np.tanh(a[:, 2 * H : 3 * H]),
+                sigmoid(a[:, 3 * H :]),
+            )
             c_new = f * c + i * g
             h_new = o * np.tanh(c_new)
             cache.append((h, c, i, f, g, o, c_new))

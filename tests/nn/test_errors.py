@@ -27,7 +27,9 @@ def test_wrong_feature_size():
         "GRU: expected input with input_size=3 features in the last dimension, got 7 (input shape (5, 2, 7))"
     )
     # the variable-length path checks the same way
-    assert message(ValueError, gru, torch.zeros(5, 2, 7), lengths=[5, 1]).startswith("GRU: expected input with input_size=3")
+    assert message(ValueError, gru, torch.zeros(5, 2, 7), lengths=[5, 1]).startswith(
+        "GRU: expected input with input_size=3"
+    )
 
 
 def test_non_floating_input():

@@ -14,7 +14,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnkit.nn as rnn
 
-KINDS = {"rnn_tanh": (rnn.RNN, torch.nn.RNN), "rnn_relu": (rnn.RNN, torch.nn.RNN), "lstm": (rnn.LSTM, torch.nn.LSTM), "gru": (rnn.GRU, torch.nn.GRU)}
+KINDS = {
+    "rnn_tanh": (rnn.RNN, torch.nn.RNN),
+    "rnn_relu": (rnn.RNN, torch.nn.RNN),
+    "lstm": (rnn.LSTM, torch.nn.LSTM),
+    "gru": (rnn.GRU, torch.nn.GRU),
+}
 ATOL = 1e-5
 
 
@@ -37,7 +42,10 @@ def flat_state(h):
 
 def make_hx(kind, layers, D, B, hidden, proj, gen):
     if kind == "lstm":
-        return (torch.randn(layers * D, B, proj or hidden, generator=gen), torch.randn(layers * D, B, hidden, generator=gen))
+        return (
+            torch.randn(layers * D, B, proj or hidden, generator=gen),
+            torch.randn(layers * D, B, hidden, generator=gen),
+        )
     return torch.randn(layers * D, B, hidden, generator=gen)
 
 
@@ -86,7 +94,9 @@ def test_variable_lengths_match_torch_packed_forward_states_and_gradients(cfg):
 
     x2 = x.clone().requires_grad_()
     hx2 = clone_hx(hx)
-    packed = pack_padded_sequence(x2 if cfg["batch_first"] else x2.transpose(0, 1), lengths, cfg["batch_first"], enforce_sorted=False)
+    packed = pack_padded_sequence(
+        x2 if cfg["batch_first"] else x2.transpose(0, 1), lengths, cfg["batch_first"], enforce_sorted=False
+    )
     y_ref, h_ref = ref(packed, hx2)
     y_ref, _ = pad_packed_sequence(y_ref, batch_first=True, total_length=T)
 
@@ -102,8 +112,12 @@ def test_variable_lengths_match_torch_packed_forward_states_and_gradients(cfg):
     for (name, p1), p2 in zip(ours.named_parameters(), ref.parameters()):
         torch.testing.assert_close(p1.grad, p2.grad, atol=ATOL, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
     if hx is not None:
-        torch.testing.assert_close(flat_state(tuple(h.grad for h in hx1) if isinstance(hx1, tuple) else hx1.grad),
-                                   flat_state(tuple(h.grad for h in hx2) if isinstance(hx2, tuple) else hx2.grad), atol=ATOL, rtol=0)
+        torch.testing.assert_close(
+            flat_state(tuple(h.grad for h in hx1) if isinstance(hx1, tuple) else hx1.grad),
+            flat_state(tuple(h.grad for h in hx2) if isinstance(hx2, tuple) else hx2.grad),
+            atol=ATOL,
+            rtol=0,
+        )
 
 
 @settings(max_examples=25, deadline=None)
@@ -122,7 +136,7 @@ def test_full_length_matches_torch_exactly(cfg):
     assert torch.equal(y, y_ref)
     assert torch.equal(flat_state(h), flat_state(h_ref))
     # lengths that are all full take the same result through the lengths path
-    y2, h2 = ours(x, hx, lengths=[cfg["T"]] * cfg["B"])
+    y2, _h2 = ours(x, hx, lengths=[cfg["T"]] * cfg["B"])
     torch.testing.assert_close(y2, y_ref, atol=ATOL, rtol=0)
 
 
@@ -174,8 +188,13 @@ def test_unbatched_input_matches_torch(kind):
 def test_state_dict_round_trips_with_torch(kind):
     torch.manual_seed(3)
     ours, ref = make_pair(kind, 3, 4, 2, True, True, 2)
-    fresh_torch = type(ref)(3, 4, **{k: getattr(ref, k) for k in ("num_layers", "bidirectional", "batch_first")},
-                            **({"proj_size": 2} if kind == "lstm" else {}), **({"nonlinearity": ref.nonlinearity} if kind.startswith("rnn") else {}))
+    fresh_torch = type(ref)(
+        3,
+        4,
+        **{k: getattr(ref, k) for k in ("num_layers", "bidirectional", "batch_first")},
+        **({"proj_size": 2} if kind == "lstm" else {}),
+        **({"nonlinearity": ref.nonlinearity} if kind.startswith("rnn") else {}),
+    )
     fresh_torch.load_state_dict(ours.state_dict())  # ours -> torch
     assert list(fresh_torch.state_dict()) == list(ours.state_dict())
     ours2, _ = make_pair(kind, 3, 4, 2, True, True, 2)
@@ -213,3 +232,17 @@ def test_dropout_between_layers_is_active_in_training_only():
     lstm.train()
     c, _ = lstm(x, lengths=lengths)
     assert not torch.allclose(a, c)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_packed_dispatch_used_on_gpu_gives_the_same_results(kind, monkeypatch):
+    """On CUDA, lengths= goes through cuDNN's packed path; check that branch here on CPU by forcing it."""
+    torch.manual_seed(6)
+    ours, _ = make_pair(kind, 3, 5, 2, True, False, 0)
+    x = torch.randn(6, 4, 3)
+    lengths = [6, 1, 3, 6]
+    y_blocks, h_blocks = ours(x, lengths=lengths)
+    monkeypatch.setattr(type(ours), "_packed_is_faster", lambda self, x: True)
+    y_packed, h_packed = ours(x, lengths=lengths)
+    torch.testing.assert_close(y_packed, y_blocks, atol=ATOL, rtol=0)
+    torch.testing.assert_close(flat_state(h_packed), flat_state(h_blocks), atol=ATOL, rtol=0)

@@ -58,7 +58,7 @@ def test_recurrent_with_stock_cells_equals_fused(kind, layers, bidir, batch_firs
     for layer in range(layers):
         for d in range(D):
             suffix = f"_l{layer}" + ("_reverse" if d else "")
-            g = getattr(rec.cells[layer * D + d], "weight_hh").grad
+            g = rec.cells[layer * D + d].weight_hh.grad
             torch.testing.assert_close(g, getattr(fused, "weight_hh" + suffix).grad, atol=1e-5, rtol=0)
 
 
@@ -88,7 +88,11 @@ class PeepholeLSTMCell(nn.Module):
 def test_custom_cell_gets_stacking_directions_and_lengths():
     torch.manual_seed(0)
     layer = rnn.Recurrent(
-        PeepholeLSTMCell(3, 4), num_layers=2, bidirectional=True, batch_first=True, make_cell=lambda n: PeepholeLSTMCell(n, 4)
+        PeepholeLSTMCell(3, 4),
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+        make_cell=lambda n: PeepholeLSTMCell(n, 4),
     )
     assert layer.cells[2].input_size == 8  # layer 1 reads both directions
     lengths = [5, 2, 3]
@@ -96,7 +100,7 @@ def test_custom_cell_gets_stacking_directions_and_lengths():
     y, (h, c) = layer(x, lengths=lengths)
     assert y.shape == (3, 5, 8) and h.shape == (4, 3, 4)
     for b, n in enumerate(lengths):
-        y_b, (h_b, c_b) = layer(x[b : b + 1, :n])
+        y_b, (_h_b, c_b) = layer(x[b : b + 1, :n])
         torch.testing.assert_close(y[b : b + 1, :n], y_b, atol=1e-6, rtol=0)
         torch.testing.assert_close(c[:, b : b + 1], c_b, atol=1e-6, rtol=0)
         assert torch.all(y[b, n:] == 0)
@@ -117,7 +121,7 @@ def test_custom_cell_step_equals_whole_and_scan_fast_path_is_used():
 
     layer = rnn.Recurrent(ScanCell(2, 3), batch_first=True)
     x = torch.randn(2, 4, 2)
-    y, (h, c) = layer(x)
+    y, (_h, _c) = layer(x)
     assert calls == [(2, 4, 2)]
     state = None
     for t in range(4):

@@ -99,9 +99,7 @@ class RecurrentBase(nn.Module):
         """
         return self._forward(input, hx, lengths)
 
-    def step(
-        self, x_t: Tensor, state: Tensor | Sequence[Tensor] | None = None
-    ) -> tuple[Tensor, Tensor | State]:
+    def step(self, x_t: Tensor, state: Tensor | Sequence[Tensor] | None = None) -> tuple[Tensor, Tensor | State]:
         """Advance one time step, for streaming: ``x_t`` (B, I) or (I,) -> ``(y_t, state)``.
 
         ``state`` has the same form as ``hx``/``h_n``. Stepping through a sequence equals running it whole.
@@ -172,9 +170,8 @@ class RecurrentBase(nn.Module):
             if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
                 raise TypeError(f"{self._name}: expected lengths as integers, got dtype {lengths.dtype}")
             if lengths.dim() != 1:
-                raise ValueError(
-                    f"{self._name}: expected lengths to be 1-D (one per batch element), got shape {tuple(lengths.shape)}"
-                )
+                shape = tuple(lengths.shape)
+                raise ValueError(f"{self._name}: expected lengths to be 1-D (one per batch element), got shape {shape}")
             values = [int(v) for v in lengths.tolist()]
         else:
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in lengths):
@@ -213,7 +210,7 @@ class RecurrentBase(nn.Module):
             else:
                 x = input if self.batch_first else input.transpose(0, 1)  # (B, T, I)
             lens = None if lengths is None else self._check_lengths(lengths, x.shape[0], x.shape[1])
-        B, T = x.shape[0], x.shape[1]
+        B, _T = x.shape[0], x.shape[1]
         ld = self.num_layers * self.num_directions
         if hx is None:
             states = tuple(x.new_zeros(ld, B, size) for size in self._state_sizes())
@@ -276,9 +273,13 @@ class RecurrentBase(nn.Module):
         if len(segments) == 1:
             return self._scan(layer, direction, x, state)
         B, T = x.shape[0], x.shape[1]
+        # One split, then row slices of each block: slicing x itself once per block would make autograd allocate
+        # a full-size gradient per block (quadratic in the number of distinct lengths).
+        sizes = [stop - start for start, stop, _ in segments]
+        blocks = x.split([*sizes, T - segments[-1][1]] if segments[-1][1] < T else sizes, dim=1)
         pieces, done = [], []
-        for j, (start, stop, rows) in enumerate(segments):
-            y, state = self._scan(layer, direction, x[:rows, start:stop], state)  # (rows, stop-start, O)
+        for j, ((_, _, rows), block) in enumerate(zip(segments, blocks)):
+            y, state = self._scan(layer, direction, block[:rows] if rows < B else block, state)  # (rows, stop-start, O)
             pieces.append(F.pad(y, (0, 0, 0, 0, 0, B - rows)) if rows < B else y)
             next_rows = segments[j + 1][2] if j + 1 < len(segments) else 0
             if next_rows < rows:  # rows [next_rows, rows) end at `stop`

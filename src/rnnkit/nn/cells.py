@@ -38,10 +38,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from typing_extensions import Self
-
 import torch
 from torch import Tensor
+from typing_extensions import Self
 
 State = tuple[Tensor, ...]
 

@@ -15,10 +15,11 @@ Shapes: see :mod:`rnnkit.nn.cells`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
-from torch import Tensor, _VF
-from torch.nn.utils.rnn import PackedSequence
+from torch import _VF, Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.nn.base import RecurrentBase, State
 
@@ -30,7 +31,6 @@ class _Fused(RecurrentBase):
     hidden_size: int
     proj_size: int
     bias: bool
-    _flat_weights: list[Tensor]
 
     def forward(  # type: ignore[override]
         self,
@@ -46,15 +46,42 @@ class _Fused(RecurrentBase):
                 batch = (input.shape[0] if self.batch_first else input.shape[1]) if batched else None
                 self._check_state(self._from_user_state(hx), batch, input)
             return self._torch_forward(input, hx)
+        if lengths is not None and isinstance(input, Tensor) and self._packed_is_faster(input):
+            return self._forward_packed(input, hx, lengths)
         return self._forward(input, hx, lengths)
+
+    def _packed_is_faster(self, x: Tensor) -> bool:
+        # cuDNN runs packed batches natively in one call; the block-wise path would only add kernel launches.
+        # On CPU torch's packed path is a slow per-step loop, so blocks of the fused padded kernel win.
+        return x.is_cuda
+
+    def _forward_packed(
+        self, input: Tensor, hx: Tensor | Sequence[Tensor] | None, lengths: Tensor | Sequence[int]
+    ) -> tuple[Tensor, Tensor | State]:
+        self._check_input(input)
+        if input.dim() != 3:
+            raise ValueError(f"{self._name}: lengths needs batched input; an unbatched sequence is whole")
+        B, T = (input.shape[0], input.shape[1]) if self.batch_first else (input.shape[1], input.shape[0])
+        lens = self._check_lengths(lengths, B, T)
+        if hx is not None:
+            self._check_state(self._from_user_state(hx), B, input)
+        packed = pack_padded_sequence(input, lens, batch_first=self.batch_first, enforce_sorted=False)
+        y, h = self._torch_forward(packed, hx)  # type: ignore[arg-type]
+        y, _ = pad_packed_sequence(y, batch_first=self.batch_first, total_length=T)  # type: ignore[arg-type]
+        return y, h
 
     def _torch_forward(self, input: Tensor, hx: Tensor | Sequence[Tensor] | None) -> tuple[Tensor, Tensor | State]:
         raise NotImplementedError
 
+    @property
+    def _all_weights_flat(self) -> list[Tensor]:
+        return cast(list[Tensor], self._flat_weights)  # set by torch.nn.RNNBase, kept in step with the parameters
+
     def _weights(self, layer: int, direction: int) -> list[Tensor]:
-        per = len(self._flat_weights) // (self.num_layers * self.num_directions)
+        weights = self._all_weights_flat
+        per = len(weights) // (self.num_layers * self.num_directions)
         k = layer * self.num_directions + direction
-        return self._flat_weights[k * per : (k + 1) * per]
+        return weights[k * per : (k + 1) * per]
 
     def _kernel(self, x: Tensor, hx: State, weights: list[Tensor], layers: int, bidirectional: bool) -> tuple:
         """One call of torch's fused kernel, batch-first; returns (output, *states)."""
@@ -65,23 +92,21 @@ class _Fused(RecurrentBase):
         return fn(x, hx[0], weights, self.bias, layers, dropout, self.training, bidirectional, True)
 
     def _run_full(self, x: Tensor, hx: State) -> tuple[Tensor, State]:
-        y, *states = self._kernel(x, hx, self._flat_weights, self.num_layers, self.bidirectional)
+        y, *states = self._kernel(x, hx, self._all_weights_flat, self.num_layers, self.bidirectional)
         return y, tuple(states)
 
     def _scan(self, layer: int, direction: int, x: Tensor, state: State) -> tuple[Tensor, State]:
-        y, *states = self._kernel(
-            x, tuple(s.unsqueeze(0) for s in state), self._weights(layer, direction), 1, False
-        )
+        y, *states = self._kernel(x, tuple(s.unsqueeze(0) for s in state), self._weights(layer, direction), 1, False)
         return y, tuple(s.squeeze(0) for s in states)
 
 
-class RNN(_Fused, torch.nn.RNN):
+class RNN(_Fused, torch.nn.RNN):  # type: ignore[misc]
     """Elman RNN (tanh or relu), a drop-in for :class:`torch.nn.RNN` that also takes ``lengths``.
 
     >>> import torch
     >>> rnn = RNN(3, 4, num_layers=2, batch_first=True)
     >>> y, h = rnn(torch.randn(2, 5, 3), lengths=torch.tensor([5, 2]))
-    >>> tuple(y.shape), tuple(h.shape), float(y[1, 2:].abs().sum())
+    >>> tuple(y.shape), tuple(h.shape), float(y[1, 2:].abs().sum().detach())
     ((2, 5, 4), (2, 2, 4), 0.0)
     """
 
@@ -95,7 +120,7 @@ class RNN(_Fused, torch.nn.RNN):
         return torch.nn.RNN.forward(self, input, hx)  # type: ignore[arg-type]
 
 
-class GRU(_Fused, torch.nn.GRU):
+class GRU(_Fused, torch.nn.GRU):  # type: ignore[misc]
     """GRU, a drop-in for :class:`torch.nn.GRU` that also takes ``lengths``.
 
     >>> import torch
@@ -115,7 +140,7 @@ class GRU(_Fused, torch.nn.GRU):
         return torch.nn.GRU.forward(self, input, hx)  # type: ignore[arg-type]
 
 
-class LSTM(_Fused, torch.nn.LSTM):
+class LSTM(_Fused, torch.nn.LSTM):  # type: ignore[misc]
     """LSTM (optionally with ``proj_size``), a drop-in for :class:`torch.nn.LSTM` that also takes ``lengths``.
 
     >>> import torch

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -61,9 +62,7 @@ class Recurrent(RecurrentBase):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"Recurrent: expected dropout in [0, 1), got {dropout!r}")
         if dropout > 0 and num_layers == 1:
-            warnings.warn(
-                "Recurrent: dropout acts between layers, so it does nothing with num_layers=1", stacklevel=2
-            )
+            warnings.warn("Recurrent: dropout acts between layers, so it does nothing with num_layers=1", stacklevel=2)
         self.input_size = cell.input_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
@@ -78,8 +77,9 @@ class Recurrent(RecurrentBase):
         self.cells = nn.ModuleList(cells)
         probe = cell.initial_state(1, torch.device("cpu"), torch.float32)
         self._sizes = tuple(int(s.shape[-1]) for s in probe)
-        for c in self.cells:
-            sizes = tuple(int(s.shape[-1]) for s in c.initial_state(1, torch.device("cpu"), torch.float32))  # type: ignore[operator]
+        for c in cells:
+            probe = cast(Cell, c).initial_state(1, torch.device("cpu"), torch.float32)
+            sizes = tuple(int(s.shape[-1]) for s in probe)
             if sizes != self._sizes:
                 raise ValueError(f"Recurrent: every cell must have the state sizes {self._sizes}, got {sizes}")
 
@@ -87,7 +87,7 @@ class Recurrent(RecurrentBase):
         return self._sizes
 
     def _scan(self, layer: int, direction: int, x: Tensor, state: State) -> tuple[Tensor, State]:
-        cell = self.cells[layer * self.num_directions + direction]
+        cell = cast(Cell, self.cells[layer * self.num_directions + direction])
         scan = getattr(cell, "scan", None)
         if scan is not None:
             return scan(x, state)

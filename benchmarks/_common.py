@@ -1,0 +1,47 @@
+"""Shared by the benchmarks: the machine description and appending a table to benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", load average {:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg()) if hasattr(os, "getloadavg") else ""
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.machine()}{gpu}{load}"
+    )
+
+
+def markdown_table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def append_results(title: str, table: str, command: str, notes: str = "") -> None:
+    """Append one section to RESULTS.md: title, date, machine, command, table, notes."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"\n## {title}\n\n{stamp}; {machine()}.\nCommand: `{command}`\n\n{table}\n"
+    if notes:
+        text += f"\n{notes}\n"
+    with RESULTS.open("a", encoding="utf-8") as f:
+        if f.tell() == 0:
+            f.write("# Benchmark results\n\nEach section is appended by a script in benchmarks/; newest last.\n")
+        f.write(text)
