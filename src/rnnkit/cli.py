@@ -40,7 +40,9 @@ def _commands(module: str) -> dict[str, Command]:
 
 def _verb_parser(config_cls: type) -> ArgumentParser:
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    parser = ArgumentParser(description=(config_cls.__doc__ or "").strip().splitlines()[0] if config_cls.__doc__ else None)
+    parser = ArgumentParser(
+        description=(config_cls.__doc__ or "").strip().splitlines()[0] if config_cls.__doc__ else None
+    )
     parser.add_argument("--config", action=ActionConfigFile, help="Read these options from a YAML/JSON file.")
     parser.add_class_arguments(config_cls, as_group=False)
     return parser
@@ -58,13 +60,17 @@ def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
             continue
         if group == "":
             for verb, command in commands.items():
-                sub.add_subcommand(verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0])
+                sub.add_subcommand(
+                    verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0]
+                )
                 table[(verb,)] = command
             continue
         group_parser = ArgumentParser()
         group_sub = group_parser.add_subcommands(dest="verb")
         for verb, command in commands.items():
-            group_sub.add_subcommand(verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0])
+            group_sub.add_subcommand(
+                verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0]
+            )
             table[(group, verb)] = command
         sub.add_subcommand(group, group_parser, help=f"{group} commands")
     return parser, table
