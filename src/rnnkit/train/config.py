@@ -1,0 +1,135 @@
+"""The engine's typed pieces: :class:`TrainConfig` (also embeddable in an application's CLI config),
+:class:`StepOutput` (what a step function returns), :class:`FitResult` and :class:`NonFiniteLossError`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+SCHEDULES = ("cosine", "constant", "linear", "plateau")
+
+
+class NonFiniteLossError(ValueError):
+    """The loss (or the gradient norm) became NaN/Inf; training stopped and the last good checkpoint was kept."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimizer (AdamW), schedule, stopping, precision, seeding and checkpoints.
+
+    >>> TrainConfig(epochs=3, schedule="linear", warmup_steps=10).schedule
+    'linear'
+    >>> TrainConfig(schedule="step")
+    Traceback (most recent call last):
+    ...
+    ValueError: --schedule must be one of 'cosine', 'constant', 'linear', 'plateau'; got 'step'
+    """
+
+    epochs: int = 100
+    """Passes over the training data (upper bound; early stopping, --max_steps or --time_budget may stop sooner)."""
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (None: no cap)."""
+    time_budget: float | None = None
+    """Minutes of training; stops cleanly at the end of the step that crosses it (None: no limit)."""
+    batch_size: int = 64
+    """Items per batch (per process under torchrun), used by the application's data loaders."""
+    lr: float = 3e-3
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 1e-2
+    """AdamW weight decay, applied to matrices only (not to biases or norm gains)."""
+    clip_norm: float | None = 1.0
+    """Clip the global gradient norm to this value (None: no clipping)."""
+    schedule: str = "cosine"
+    """Learning-rate schedule after warm-up: cosine | constant | linear | plateau."""
+    warmup_steps: int = 0
+    """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
+    early_stopping: int | None = 20
+    """Stop after this many validations without improvement of --monitor (None: off)."""
+    monitor: str = "val_loss"
+    """Validation metric used for early stopping, the best checkpoint and the plateau schedule."""
+    mode: str = "min"
+    """Whether --monitor should be minimised (min) or maximised (max)."""
+    val_every: int | None = None
+    """Validate every N optimizer steps (None: at the end of every epoch)."""
+    grad_accum: int = 1
+    """Accumulate gradients over this many batches per optimizer step."""
+    amp: bool = False
+    """Mixed precision: bf16 autocast on CUDA (if the GPU supports bf16) and on CPU."""
+    seed: int = 0
+    """Seed for Python, NumPy and torch; the data order depends only on (seed, epoch)."""
+    device: str = "auto"
+    """auto (CUDA if available, else CPU), cpu, cuda or cuda:N."""
+    checkpoint_every: int | None = None
+    """Write last.ckpt every N optimizer steps (None: at each validation, or each epoch without validation)."""
+    quiet: bool = False
+    """No progress bar."""
+
+    def __post_init__(self) -> None:
+        _positive("epochs", self.epochs)
+        _positive("batch_size", self.batch_size)
+        _positive("grad_accum", self.grad_accum)
+        for name in ("max_steps", "val_every", "checkpoint_every", "early_stopping"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if self.time_budget is not None and not (self.time_budget > 0 and math.isfinite(self.time_budget)):
+            raise ValueError(f"--time_budget must be a positive number of minutes or None; got {self.time_budget!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"--lr must be a positive number; got {self.lr!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"--weight_decay must be >= 0; got {self.weight_decay!r}")
+        if self.clip_norm is not None and not self.clip_norm > 0:
+            raise ValueError(f"--clip_norm must be > 0 or None (no clipping); got {self.clip_norm!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"--warmup_steps must be >= 0; got {self.warmup_steps!r}")
+        if self.schedule not in SCHEDULES:
+            choices = ", ".join(repr(s) for s in SCHEDULES)
+            raise ValueError(f"--schedule must be one of {choices}; got {self.schedule!r}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"--mode must be 'min' or 'max'; got {self.mode!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}")
+
+
+def _positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"--{name} must be a positive integer; got {value!r}")
+
+
+@dataclass
+class StepOutput:
+    """What a step function returns for one batch.
+
+    >>> import torch
+    >>> StepOutput(loss=torch.tensor(0.5), n=8, metrics={"acc": 0.75}).n
+    8
+    """
+
+    loss: Tensor
+    """Scalar to backpropagate: the mean over the batch."""
+    n: int = 1
+    """How many items ``loss`` averages over (epoch means are weighted by it)."""
+    carry: Any = None
+    """Recurrent state for the next batch (truncated BPTT); the trainer detaches it after each backward."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Extra per-batch means (e.g. accuracy) averaged over the epoch, weighted by ``n``."""
+
+
+@dataclass
+class FitResult:
+    """What :meth:`Trainer.fit` returns."""
+
+    best_metrics: dict[str, Any]
+    """The logged event (train and validation metrics) at the best validation; the last event without validation."""
+    best_step: int
+    """Optimizer step of ``best_metrics``."""
+    history: list[dict[str, Any]]
+    """Every logged event (one per validation, or per epoch without validation), as in metrics.jsonl."""
+    stopped_reason: str
+    """'epochs', 'max_steps', 'time_budget', 'early_stopping' or 'callback'."""
+    seconds: float
+    """Training time in seconds, summed over resumed segments."""
+    steps: int = 0
+    """Optimizer steps done."""

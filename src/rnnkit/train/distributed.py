@@ -1,0 +1,202 @@
+"""torchrun support: process-group setup, rank queries, reductions, and data loaders whose order depends only on
+(seed, epoch), so that a resumed run sees the same batches as an uninterrupted one.
+
+Launch with ``torchrun --nproc_per_node N your_command ...`` (``--nnodes`` to go past one machine): torchrun sets
+``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; rnnkit never launches processes itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from collections.abc import Callable, Sized
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+log = logging.getLogger(__name__)
+
+
+def world_size() -> int:
+    """Processes in the job: ``WORLD_SIZE`` set by torchrun, else 1.
+
+    >>> world_size() >= 1
+    True
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    """This process's global rank (0 without torchrun)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """True on rank 0, the only process that should log, print results or write files.
+
+    >>> is_main_process()
+    True
+    """
+    return rank() == 0
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``--device`` as a torch.device: auto -> CUDA if available (this process's GPU under torchrun), else CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for, but torch.cuda.is_available() is False; use --device cpu")
+        return torch.device("cuda", local_rank() if world_size() > 1 else torch.cuda.current_device())
+    return torch.device(name)
+
+
+def init_distributed(device: torch.device) -> bool:
+    """Join the torchrun job if there is one (gloo on CPU, nccl on CUDA); returns whether it is distributed."""
+    if world_size() <= 1:
+        return False
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+        atexit.register(_destroy)
+        log.info("joined a %s process group: rank %d of %d", backend, rank(), world_size())
+        if rank() != 0:  # rank 0 alone reports progress; the others only warn
+            logging.getLogger("rnnkit").setLevel(logging.WARNING)
+    return True
+
+
+def _destroy() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce(values: torch.Tensor, op: str = "sum") -> torch.Tensor:
+    """Sum (or max) a tensor over all processes; the identity without torchrun."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(values, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
+    return values
+
+
+def barrier() -> None:
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()
+
+
+def distributed_sampler(dataset: Sized, shuffle: bool, seed: int) -> DistributedSampler | None:
+    """Under torchrun, a ``DistributedSampler`` giving this rank its share of ``dataset``; otherwise None.
+
+    Pass it as ``DataLoader(..., sampler=...)`` (with ``shuffle=False``); the trainer calls ``set_epoch`` on it.
+    It needs no process group yet, so loaders can be built before the :class:`Trainer`.
+
+    >>> distributed_sampler(list(range(10)), shuffle=True, seed=0) is None  # not under torchrun
+    True
+    """
+    if world_size() <= 1:
+        return None
+    return DistributedSampler(dataset, num_replicas=world_size(), rank=rank(), shuffle=shuffle, seed=seed)  # type: ignore[arg-type]
+
+
+def seeded_loader(
+    dataset: Dataset | Sized,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A ``DataLoader`` whose order depends only on (seed, epoch), and that shards the data under torchrun.
+
+    Shuffling is ``torch.randperm(len(dataset))`` from a generator seeded with ``seed + epoch``, the same
+    permutation under torchrun (each rank takes every N-th item of it), so N processes with batch B see the same
+    global batches as one process with batch N*B. The trainer calls ``loader.sampler.set_epoch(epoch)``.
+    Under torchrun every rank gets the same number of items (``DistributedSampler`` repeats a few when
+    ``len(dataset)`` is not a multiple of the world size, so validation means count those twice).
+
+    >>> loader = seeded_loader(list(range(6)), batch_size=3, shuffle=True, seed=0)
+    >>> loader.sampler.set_epoch(1); a = [b.tolist() for b in loader]
+    >>> loader.sampler.set_epoch(1); a == [b.tolist() for b in loader]
+    True
+    """
+    sampler: DistributedSampler = DistributedSampler(
+        dataset,  # type: ignore[arg-type]
+        num_replicas=world_size(),
+        rank=rank(),
+        shuffle=shuffle,
+        seed=seed,
+        drop_last=drop_last and world_size() > 1,
+    )
+    return DataLoader(
+        dataset,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        sampler=sampler,
+        collate_fn=collate_fn,
+        drop_last=drop_last,
+    )
+
+
+def set_epoch(loader: Any, epoch: int) -> None:
+    """Tell a loader (or its sampler / batch sampler) which epoch starts, if it cares."""
+    for obj in (
+        loader,
+        getattr(loader, "sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
+        if obj is not None and callable(getattr(obj, "set_epoch", None)):
+            obj.set_epoch(epoch)
+            return
+
+
+@torch.no_grad()
+def broadcast_state(module: torch.nn.Module, buffers_only: bool = False) -> None:
+    """Copy rank 0's parameters and buffers (or only the buffers) to every rank, so that all stay identical."""
+    if world_size() <= 1 or not dist.is_initialized():
+        return
+    tensors = list(module.buffers()) if buffers_only else list(module.state_dict().values())
+    for tensor in tensors:
+        dist.broadcast(tensor, src=0)
+
+
+@torch.no_grad()
+def average_gradients(params: list[torch.nn.Parameter]) -> None:
+    """Average ``.grad`` over all ranks: one flat all-reduce per dtype. A parameter no rank used keeps ``grad=None``
+    (so the optimizer skips it, as in one process); one used on some ranks only counts as 0 on the others.
+
+    This is DistributedDataParallel's gradient averaging without its bucketing and backward overlap, done after
+    backward rather than inside it, so that ``step`` may call any method of the model (``model.loss(batch)``),
+    not only a forward through a DDP wrapper, which would otherwise silently skip the synchronisation.
+    """
+    if world_size() <= 1 or not dist.is_initialized():
+        return
+    if not params:
+        return
+    used = torch.tensor([p.grad is not None for p in params], dtype=torch.uint8, device=params[0].device)
+    dist.all_reduce(used, op=dist.ReduceOp.MAX)
+    by_dtype: dict[torch.dtype, list[torch.nn.Parameter]] = {}
+    for p, any_rank in zip(params, used.tolist()):
+        if not any_rank:
+            continue
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        by_dtype.setdefault(p.grad.dtype, []).append(p)
+    n = dist.get_world_size()
+    for group in by_dtype.values():
+        flat = torch.cat([p.grad.reshape(-1) for p in group if p.grad is not None])
+        dist.all_reduce(flat)
+        flat /= n
+        offset = 0
+        for p in group:
+            assert p.grad is not None
+            size = p.grad.numel()
+            p.grad.copy_(flat[offset : offset + size].view_as(p.grad))
+            offset += size

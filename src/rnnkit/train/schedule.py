@@ -1,0 +1,97 @@
+"""Learning-rate schedules with linear warm-up: cosine, linear (both reaching zero at
+``total_steps``), constant, plateau.
+
+The schedule sets ``group["lr"] = base_lr * factor`` before every optimizer step; its whole state is a few numbers
+(``state_dict``), so a resumed run continues the same curve.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch.optim import Optimizer
+
+
+class LRSchedule:
+    """Warm-up then decay, stepped once per optimizer step.
+
+    ``factor(t)`` is the multiplier of the base learning rate for optimizer step ``t`` (0-based): ``(t+1)/warmup``
+    during warm-up, then cosine/linear decay from 1 to 0 over the remaining ``total_steps - warmup`` steps, or 1
+    (constant), or the plateau factor (halved after ``patience`` validations without improvement, floor 1e-3).
+
+    >>> s = LRSchedule(None, "cosine", warmup_steps=2, total_steps=6)
+    >>> [round(s.factor(t), 3) for t in range(6)]
+    [0.5, 1.0, 1.0, 0.854, 0.5, 0.146]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer | None,
+        kind: str,
+        warmup_steps: int,
+        total_steps: int | None,
+        mode: str = "min",
+        patience: int = 5,
+    ) -> None:
+        self.optimizer = optimizer
+        self.kind = kind
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+        self.mode = mode
+        self.patience = patience
+        # "initial_lr" (torch's convention) survives set_lr, so a second fit() starts from the same base.
+        self.base_lrs = [g.setdefault("initial_lr", g["lr"]) for g in optimizer.param_groups] if optimizer else []
+        self.plateau_factor = 1.0
+        self.plateau_best: float | None = None
+        self.plateau_bad = 0
+
+    def factor(self, t: int) -> float:
+        if t < self.warmup_steps:
+            return (t + 1) / self.warmup_steps
+        if self.kind == "plateau":
+            return self.plateau_factor
+        if self.kind == "constant" or self.total_steps is None:
+            return 1.0
+        span = max(1, self.total_steps - self.warmup_steps)
+        progress = min(1.0, (t - self.warmup_steps) / span)
+        if self.kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 1.0 - progress  # linear
+
+    def set_lr(self, t: int) -> float:
+        """Set every group's learning rate for optimizer step ``t``; returns the first group's."""
+        assert self.optimizer is not None
+        f = self.factor(t)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * f
+        return self.base_lrs[0] * f
+
+    def on_validation(self, value: float) -> None:
+        """Feed the monitored metric (plateau schedule only)."""
+        if self.kind != "plateau":
+            return
+        better = self.plateau_best is None or (
+            value < self.plateau_best if self.mode == "min" else value > self.plateau_best
+        )
+        if better:
+            self.plateau_best, self.plateau_bad = value, 0
+            return
+        self.plateau_bad += 1
+        if self.plateau_bad >= self.patience:
+            self.plateau_factor = max(1e-3, self.plateau_factor * 0.5)
+            self.plateau_bad = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "base_lrs": list(self.base_lrs),
+            "plateau_factor": self.plateau_factor,
+            "plateau_best": self.plateau_best,
+            "plateau_bad": self.plateau_bad,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base_lrs = list(state["base_lrs"])
+        self.plateau_factor = state["plateau_factor"]
+        self.plateau_best = state["plateau_best"]
+        self.plateau_bad = state["plateau_bad"]

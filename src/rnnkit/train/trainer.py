@@ -1,0 +1,535 @@
+"""The training loop: AdamW, warm-up + schedule, gradient clipping and accumulation, bf16 autocast, validation with
+early stopping, truncated BPTT carry, checkpoints that resume bit for bit, NaN stop, and data parallelism under
+torchrun (each rank trains on its shard; gradients are averaged across ranks before every optimizer step).
+
+Resuming mid-epoch: a checkpoint records the epoch, how many batches of it were consumed, and the RNG state both
+now and at the start of the epoch. On resume the trainer restores the epoch-start RNG state, builds the epoch's
+iterator (so a loader shuffled from the global RNG draws the same order; :func:`seeded_loader` depends only on
+(seed, epoch) anyway), skips the consumed batches (they are loaded again, not trained on), then restores the
+current RNG state. Checkpoints are written only at optimizer-step boundaries, so no half-accumulated gradient
+is ever lost.
+
+Why not ``torch.nn.parallel.DistributedDataParallel``: its gradient hooks only synchronise when the forward
+goes through the wrapper, and application steps call model methods (``model.loss(batch)``); with the wrapper
+those would fail or, through ``.module``, silently train each rank apart. Averaging after backward costs the
+overlap of communication with backward, which models of this size do not need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from rnnkit.train.callbacks import Callback
+from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint, warn_config_changes
+from rnnkit.train.config import FitResult, NonFiniteLossError, StepOutput, TrainConfig
+from rnnkit.train.distributed import (
+    all_reduce,
+    average_gradients,
+    barrier,
+    broadcast_state,
+    init_distributed,
+    rank,
+    resolve_device,
+    set_epoch,
+    world_size,
+)
+from rnnkit.train.evaluation import BestTracker, check_output, numbers, reduce_means, step_sums
+from rnnkit.train.runlog import RunLog
+from rnnkit.train.schedule import LRSchedule
+from rnnkit.train.seeding import rng_state, seed_everything, set_rng_state
+from rnnkit.train.tensors import detach, to_device
+
+log = logging.getLogger(__name__)
+
+StepFn = Callable[[nn.Module, Any, Any], StepOutput]
+EvaluateFn = Callable[[nn.Module, Iterable], dict[str, float]]
+CHECKPOINT_FORMAT = "rnnkit-checkpoint"
+
+
+class Trainer:
+    """Train any ``nn.Module`` with a step function ``step(model, batch, carry) -> StepOutput``.
+
+    ``evaluate(model, val_loader) -> {"val_loss": ..., ...}`` runs in eval mode without gradients; without it the
+    trainer averages ``step``'s loss and metrics over ``val_loader`` as ``val_loss`` / ``val_<metric>``.
+
+    Under torchrun every rank runs the same loop on its shard of the data (see :func:`seeded_loader`); the trainer
+    averages gradients over ranks before each optimizer step, as DDP does, so ``step`` may call any method of the
+    model. Metrics are all-reduced: train means and the default evaluate's are exact (sums of value*n and n); a
+    custom ``evaluate``'s values are averaged over ranks, weighted by its optional ``"n"`` entry (item count).
+
+    >>> import torch
+    >>> from torch import nn
+    >>> data = [(torch.randn(8, 3), torch.randn(8, 1)) for _ in range(4)]
+    >>> def step(model, batch, carry):
+    ...     x, y = batch
+    ...     return StepOutput(loss=nn.functional.mse_loss(model(x), y), n=len(x))
+    >>> trainer = Trainer(nn.Linear(3, 1), TrainConfig(epochs=2, quiet=True), step=step)
+    >>> result = trainer.fit(data, val_loader=data[:1])
+    >>> result.stopped_reason, result.steps, sorted(result.best_metrics)
+    ('epochs', 8, ['epoch', 'lr', 'step', 'time', 'train_loss', 'val_loss'])
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        *,
+        step: StepFn,
+        evaluate: EvaluateFn | None = None,
+        run_dir: str | Path | None = None,
+        run_config: dict[str, Any] | None = None,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a rnnkit.train.TrainConfig; got {type(config).__name__}")
+        if not callable(step):
+            raise TypeError(f"step must be a callable (model, batch, carry) -> StepOutput; got {type(step).__name__}")
+        self.config = config
+        self.device = resolve_device(config.device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.distributed = init_distributed(self.device)
+        self.rank, self.world_size = rank(), world_size()
+        self.is_main = self.rank == 0
+        self.model = model.to(self.device)
+        broadcast_state(self.model)  # every rank starts from rank 0's weights
+        self._params = [p for p in self.model.parameters() if p.requires_grad]
+        self._has_buffers = any(True for _ in self.model.buffers())
+        self.optimizer = torch.optim.AdamW(self._param_groups(), lr=config.lr, weight_decay=config.weight_decay)
+        self.step_fn = step
+        self.evaluate_fn = evaluate
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_config = run_config
+        self.callbacks = list(callbacks)
+        self.should_stop = False
+        self.lr = config.lr  # the learning rate of the last optimizer step
+        self.amp = self._amp_supported()
+        self.runlog = RunLog(self.run_dir if self.is_main else None, config.monitor)
+        self.schedule = LRSchedule(self.optimizer, config.schedule, config.warmup_steps, None, config.mode)
+        self._reset_state()
+
+    # ----------------------------------------------------------------------------------------------- setup
+    def _param_groups(self) -> list[dict[str, Any]]:
+        params = self._params
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        groups: list[dict[str, Any]] = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return [g for g in groups if g["params"]]
+
+    def _amp_supported(self) -> bool:
+        if not self.config.amp:
+            return False
+        if self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            log.warning("--amp: this GPU has no bf16 support; training in float32")
+            return False
+        return self.device.type in ("cuda", "cpu")
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+
+    def _reset_state(self) -> None:
+        self.step = 0  # optimizer steps done
+        self.epoch = 0  # completed epochs
+        self.batch_in_epoch = 0  # batches of the current epoch consumed
+        self.carry: Any = None
+        self.history: list[dict[str, Any]] = []
+        self.tracker = BestTracker(self.config.monitor, self.config.mode, self.config.early_stopping)
+        self.last_val_step = -1
+        self.last_checkpoint: Path | None = None
+        self._checkpoint_step = -1
+        self._epoch_rng: dict[str, Any] | None = None
+        self._seconds0 = 0.0
+        self._t0 = time.perf_counter()
+        self._sums: dict[str, float] = {}
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.run_dir / "last.ckpt" if self.run_dir is not None else None
+
+    def _seconds(self) -> float:
+        return self._seconds0 + time.perf_counter() - self._t0
+
+    @property
+    def seconds(self) -> float:
+        """Training time so far, summed over resumed segments (what --time_budget is compared with)."""
+        return self._seconds()
+
+    # ------------------------------------------------------------------------------------------------- fit
+    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, *, resume: bool = False) -> FitResult:
+        """Train until --epochs, --max_steps, --time_budget, early stopping or a callback stops it.
+
+        With ``resume=True`` it continues from ``run_dir/last.ckpt`` (or starts fresh, with a warning, if there is
+        none yet). At the end the model holds the best weights by --monitor when validation ran, else the last.
+        """
+        cfg = self.config
+        self._t0 = time.perf_counter()  # reset again just before the first step
+        self._reset_state()
+        self._val_loader = val_loader
+        self._batches_per_epoch = _length(train_loader)
+        self.schedule.total_steps = self._total_steps()
+        self.schedule.patience = max(1, cfg.early_stopping // 4) if cfg.early_stopping else 5
+        restored = False
+        if resume:
+            if self.run_dir is None:
+                raise ValueError("fit(resume=True) needs the Trainer's run_dir (where last.ckpt is)")
+            assert self.checkpoint_path is not None
+            if self.checkpoint_path.is_file():
+                self._restore(load_checkpoint(self.checkpoint_path, map_location="cpu"))
+                restored = True
+            else:
+                log.warning("resume: no checkpoint at %s yet; starting from scratch", self.checkpoint_path)
+        if not restored:
+            seed_everything(cfg.seed + self.rank)
+        self.runlog.write_config(self.run_config if self.run_config is not None else dataclasses.asdict(cfg))
+        self.runlog.restart(self.history)
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_fit_start(self)
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=self.schedule.total_steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            disable=cfg.quiet or not self.is_main,
+            dynamic_ncols=True,
+        )
+        self._last_plot = self._t0 = time.perf_counter()
+        try:
+            reason = self._stop_reason()
+            while reason is None:
+                if self.epoch >= cfg.epochs:
+                    reason = "epochs"
+                    break
+                reason = self._run_epoch(train_loader, bar)
+            bar.close()
+            if self.step > 0 and self.last_val_step != self.step:
+                self._log_event()  # the final state gets a validation (or a train-only event)
+            if self.run_dir is not None and (self.last_checkpoint is None or self._checkpoint_step != self.step):
+                self._checkpoint()
+            if self.tracker.weights is not None:
+                self.model.load_state_dict(self.tracker.weights)
+            self.runlog.plot(self.history)
+        finally:
+            bar.close()
+            self.runlog.close()
+        last = self.history[-1] if self.history else {}
+        best = self.tracker.event
+        result = FitResult(
+            best_metrics=dict(best if best is not None else last),
+            best_step=self.tracker.step if best is not None else self.step,
+            history=list(self.history),
+            stopped_reason=reason,
+            seconds=self._seconds(),
+            steps=self.step,
+        )
+        log.info(
+            "training stopped (%s) after %d steps, %.1f s; best %s",
+            reason,
+            self.step,
+            result.seconds,
+            result.best_metrics,
+        )
+        for cb in self.callbacks:
+            cb.on_fit_end(self, result)
+        return result
+
+    def _total_steps(self) -> int | None:
+        cfg = self.config
+        total = None
+        if self._batches_per_epoch is not None:
+            total = cfg.epochs * math.ceil(self._batches_per_epoch / cfg.grad_accum)
+        if cfg.max_steps is not None:
+            total = cfg.max_steps if total is None else min(total, cfg.max_steps)
+        if total is None and cfg.schedule in ("cosine", "linear"):
+            log.warning(
+                "--schedule %s: the train loader has no len() and --max_steps is None; lr stays constant", cfg.schedule
+            )
+        return total
+
+    def _stop_reason(self) -> str | None:
+        cfg = self.config
+        flags = torch.tensor(
+            [
+                float(self.should_stop),
+                float(cfg.time_budget is not None and self._seconds() >= cfg.time_budget * 60),
+            ]
+        )
+        if self.distributed:  # every rank must stop at the same step
+            flags = all_reduce(flags.to(self.device), "max").cpu()
+        if cfg.max_steps is not None and self.step >= cfg.max_steps:
+            return "max_steps"
+        if self.tracker.stopped:
+            return "early_stopping"
+        if flags[1]:
+            return "time_budget"
+        if flags[0]:
+            return "callback"
+        return None
+
+    # ---------------------------------------------------------------------------------------------- epochs
+    def _epoch_iterator(self, loader: Iterable) -> Iterator:
+        set_epoch(loader, self.epoch)
+        if self.batch_in_epoch == 0:
+            self._epoch_rng = rng_state()
+            self.carry = None
+            return iter(loader)
+        # Resumed mid-epoch: replay the epoch's start so its order is the same, skip what was done.
+        now = rng_state()
+        if self._epoch_rng is not None:
+            set_rng_state(self._epoch_rng)
+        it = iter(loader)
+        for _ in range(self.batch_in_epoch):
+            next(it, None)
+        set_rng_state(now)
+        return it
+
+    def _run_epoch(self, loader: Iterable, bar: Any) -> str | None:
+        cfg = self.config
+        it = self._epoch_iterator(loader)
+        window = 0  # batches accumulated towards the next optimizer step
+        out: StepOutput | None = None
+        nonfinite: str | None = None
+        for batch in it:
+            self.batch_in_epoch += 1
+            out, bad = self._forward_backward(batch)
+            nonfinite = nonfinite or bad
+            window += 1
+            if window == cfg.grad_accum:
+                window = 0
+                reason = self._after_window(cfg.grad_accum, out, nonfinite, bar)
+                nonfinite = None
+                if reason is not None:
+                    return reason
+        if out is None and self.batch_in_epoch == 0:
+            raise ValueError(f"the train loader yielded no batches in epoch {self.epoch}; expected at least one")
+        if window and out is not None:  # the epoch's last, partial window
+            reason = self._after_window(window, out, nonfinite, bar)
+            if reason is not None:
+                return reason
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.carry = None
+        if cfg.val_every is None:
+            self._log_event()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, self.epoch - 1)
+        if cfg.checkpoint_every is None and (cfg.val_every is None or self._val_loader is None):
+            self._checkpoint()
+        return self._stop_reason()
+
+    def _after_window(self, window: int, out: StepOutput, nonfinite: str | None, bar: Any) -> str | None:
+        cfg = self.config
+        loss = self._optimizer_step(window, nonfinite)
+        bar.update(1)
+        if self.is_main and not cfg.quiet:
+            postfix = {"loss": f"{loss:.4g}"}
+            if self.tracker.best is not None:
+                postfix[f"best {cfg.monitor}"] = f"{self.tracker.best:.4g}"
+            bar.set_postfix(postfix, refresh=False)
+        self.runlog.scalar("train_loss_step", loss, self.step)
+        if cfg.val_every is not None and self.step % cfg.val_every == 0:
+            self._log_event()
+            if cfg.checkpoint_every is None:
+                self._checkpoint()
+        if cfg.checkpoint_every is not None and self.step % cfg.checkpoint_every == 0:
+            self._checkpoint()
+        for cb in self.callbacks:
+            cb.on_step_end(self, self.step, out)
+        return self._stop_reason()
+
+    # ----------------------------------------------------------------------------------------------- steps
+    def _forward_backward(self, batch: Any) -> tuple[StepOutput, str | None]:
+        batch = to_device(batch, self.device)
+        with self._autocast():
+            out = self.step_fn(self.model, batch, self.carry)
+        loss = check_output(out)
+        (loss / self.config.grad_accum if self.config.grad_accum > 1 else loss).backward()
+        # Detach after every backward: the next batch's graph must stop here (the previous one is freed).
+        self.carry = detach(out.carry)
+        value = float(loss.detach())
+        self._accumulate(value, out)
+        return out, (None if math.isfinite(value) else f"non-finite loss ({value})")
+
+    def _accumulate(self, loss: float, out: StepOutput) -> None:
+        n = float(out.n)
+        self._sums["train_loss"] = self._sums.get("train_loss", 0.0) + loss * n
+        self._sums["n"] = self._sums.get("n", 0.0) + n
+        for key, value in out.metrics.items():
+            name = key if key.startswith("train_") else f"train_{key}"
+            self._sums[name] = self._sums.get(name, 0.0) + float(value) * n
+
+    def _optimizer_step(self, window: int, nonfinite: str | None) -> float:
+        cfg = self.config
+        flag = torch.tensor([float(nonfinite is not None)])
+        if self.distributed:
+            flag = all_reduce(flag.to(self.device), "max").cpu()
+        if flag[0]:
+            self._raise_nonfinite(nonfinite or "non-finite loss on another rank")
+        average_gradients(self._params)  # under torchrun: the mean over ranks, as DDP would
+        if window < cfg.grad_accum:  # partial window: the loss was divided by grad_accum, not by window
+            for p in self._params:
+                if p.grad is not None:
+                    p.grad.mul_(cfg.grad_accum / window)
+        self.lr = self.schedule.set_lr(self.step)
+        if cfg.clip_norm is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_norm))
+            if not math.isfinite(norm):
+                self._raise_nonfinite(f"non-finite gradient norm ({norm})")
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.distributed and self._has_buffers:
+            broadcast_state(self.model, buffers_only=True)  # rank 0's running statistics, as DDP does
+        self.step += 1
+        return self._sums.get("train_loss", 0.0) / max(self._sums.get("n", 1.0), 1e-12)
+
+    def _raise_nonfinite(self, what: str) -> None:
+        where = f"optimizer step {self.step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch})"
+        if self.last_checkpoint is not None:
+            kept = f"the last good checkpoint is {self.last_checkpoint} (step {self._checkpoint_step})"
+        elif self.run_dir is not None:
+            kept = "no checkpoint was written yet"
+        else:
+            kept = "no checkpoints are written without run_dir"
+        self.runlog.close()
+        raise NonFiniteLossError(f"{what} at {where}; training stopped, {kept}. Lower --lr or check the data.")
+
+    # ------------------------------------------------------------------------------------------ validation
+    def _log_event(self) -> None:
+        """One history/metrics.jsonl event: train means since the last event, plus a validation if possible."""
+        event: dict[str, Any] = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "lr": self.schedule.factor(max(self.step - 1, 0)) * self.config.lr,
+        }
+        event.update(self._train_means())
+        if self._val_loader is not None:
+            event.update(self.validate(self._val_loader))
+        event["time"] = round(self._seconds(), 3)
+        self.history.append(event)
+        self.runlog.event(event)
+        self.last_val_step = self.step
+        if self._val_loader is not None:
+            self._track_best(event)
+            for cb in self.callbacks:
+                cb.on_validation_end(self, event)
+        if self.is_main and time.perf_counter() - self._last_plot > 60:
+            self.runlog.plot(self.history)
+            self._last_plot = time.perf_counter()
+
+    def _train_means(self) -> dict[str, float]:
+        sums, self._sums = self._sums, {}
+        return reduce_means(sums, self.device, self.distributed)
+
+    @torch.no_grad()
+    def validate(self, loader: Iterable) -> dict[str, float]:
+        """Run ``evaluate`` (or the default: ``step``'s loss and metrics averaged over ``loader``) in eval mode."""
+        self.model.eval()
+        try:
+            with self._autocast():
+                if self.evaluate_fn is not None:
+                    metrics = numbers(self.evaluate_fn(self.model, loader))
+                    weight = metrics.get("n", 1.0)  # optional: how many items this rank's values average over
+                    sums = {k: v * weight for k, v in metrics.items() if k != "n"}
+                    sums["n"] = weight
+                else:
+                    sums = step_sums(self.step_fn, self.model, loader, self.device)
+        finally:
+            self.model.train()
+        return reduce_means(sums, self.device, self.distributed)  # each rank saw its shard
+
+    def _track_best(self, event: dict[str, Any]) -> None:
+        if self.tracker.update(event, self.step, self.model) and self.is_main and self.run_dir is not None:
+            best = {"model": self.tracker.weights, "step": self.step, "metrics": dict(event)}
+            save_checkpoint(best, self.run_dir / "best.ckpt")
+        self.schedule.on_validation(float(event[self.config.monitor]))
+
+    # ----------------------------------------------------------------------------------------- checkpoints
+    def _checkpoint(self) -> None:
+        """Write run_dir/last.ckpt (rank 0), with every rank's RNG state and carry; barrier so all agree."""
+        if self.run_dir is None:
+            return
+        per_rank = {
+            "rng": rng_state(),
+            "epoch_rng": self._epoch_rng,
+            "carry": to_device(self.carry, torch.device("cpu")),
+            "train_sums": dict(self._sums),  # this rank's sums since the last event
+        }
+        ranks = [per_rank]
+        if self.distributed:
+            gathered: list[Any] = [None] * self.world_size
+            dist.all_gather_object(gathered, per_rank)
+            ranks = gathered
+        path = self.run_dir / "last.ckpt"
+        if self.is_main:
+            state = {
+                "format": CHECKPOINT_FORMAT,
+                "version": 1,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(),
+                "ranks": ranks,
+                "world_size": self.world_size,
+                "step": self.step,
+                "epoch": self.epoch,
+                "batch_in_epoch": self.batch_in_epoch,
+                "history": self.history,
+                "best": self.tracker.state_dict(),
+                "last_val_step": self.last_val_step,
+                "config": dataclasses.asdict(self.config),
+                "seconds": self._seconds(),
+            }
+            save_checkpoint(state, path)
+        barrier()
+        self.last_checkpoint, self._checkpoint_step = path, self.step
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, path if self.is_main else None)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        path = self.checkpoint_path
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: expected format {CHECKPOINT_FORMAT!r}, found {state.get('format')!r}")
+        warn_config_changes(state.get("config", {}), dataclasses.asdict(self.config), path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        for key in ("step", "epoch", "batch_in_epoch", "history", "last_val_step"):
+            setattr(self, key, state[key])
+        self.tracker.load_state_dict(state["best"])
+        self._seconds0 = float(state["seconds"])
+        ranks = state["ranks"]
+        mine = ranks[self.rank] if len(ranks) == self.world_size else ranks[0]
+        if len(ranks) != self.world_size:
+            log.warning(
+                "resume: the checkpoint was written by %d processes, this run has %d; the data order and RNG "
+                "streams will differ from an uninterrupted run",
+                len(ranks),
+                self.world_size,
+            )
+        set_rng_state(mine["rng"])
+        self._epoch_rng = mine["epoch_rng"]
+        self.carry = to_device(mine["carry"], self.device)
+        self._sums = dict(mine["train_sums"])
+        self.last_checkpoint, self._checkpoint_step = path, self.step
+        log.info("resumed from %s at step %d (epoch %d, batch %d)", path, self.step, self.epoch, self.batch_in_epoch)
+
+
+def _length(loader: Iterable) -> int | None:
+    try:
+        return len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
