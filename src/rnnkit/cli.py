@@ -66,13 +66,13 @@ def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
                 table[(verb,)] = command
             continue
         group_parser = ArgumentParser()
+        sub.add_subcommand(group, group_parser, help=f"{group} commands")  # jsonargparse: add levels in order
         group_sub = group_parser.add_subcommands(dest="verb")
         for verb, command in commands.items():
             group_sub.add_subcommand(
                 verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0]
             )
             table[(group, verb)] = command
-        sub.add_subcommand(group, group_parser, help=f"{group} commands")
     return parser, table
 
 

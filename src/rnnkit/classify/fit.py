@@ -1,0 +1,245 @@
+"""Train a :class:`SequenceClassifier` on a :class:`SeriesSet` with the engine (:class:`rnnkit.train.Trainer`),
+and predict with one. Shared by the CLI, the demo and the benchmark.
+
+Shapes: B batch, T time steps, F channels, C classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
+from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
+from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seeded_loader
+
+
+@dataclass
+class ModelSettings:
+    """Architecture choices of a :class:`SequenceClassifier` (the data decide input size, classes, scalers)."""
+
+    cell: str = "gru"
+    hidden_size: int = 64
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "all"
+    dropout: float = 0.1
+    diff: bool = True
+    patch: int | None = None
+    """Time steps per recurrent step; None picks ceil(T_max / patch_steps)."""
+    patch_steps: int = 32
+    """With patch=None: aim for at most this many recurrent steps."""
+
+
+def resolve_patch(settings: ModelSettings, max_length: int) -> int:
+    """The patch size for series of up to ``max_length`` steps.
+
+    >>> resolve_patch(ModelSettings(), 150), resolve_patch(ModelSettings(), 24)
+    (5, 1)
+    >>> resolve_patch(ModelSettings(patch=3), 24)
+    3
+    """
+    if settings.patch is not None:
+        return settings.patch
+    return max(1, math.ceil(max_length / settings.patch_steps))
+
+
+def build_model(data: SeriesSet, settings: ModelSettings) -> SequenceClassifier:
+    """A fresh classifier for ``data``: channel scalers fitted on it, its classes as labels."""
+    assert data.labels is not None, "training data needs labels"  # load_file(labels_required=True) ensures it
+    mean, std = channel_stats(data)
+    diff_std = diff_stats(data, mean, std)
+    classes = class_order(data.labels)
+    return SequenceClassifier(
+        data.channels,
+        settings.hidden_size,
+        settings.num_layers,
+        len(classes),
+        cell=settings.cell,
+        bidirectional=settings.bidirectional,
+        pooling=settings.pooling,
+        dropout=settings.dropout,
+        patch=resolve_patch(settings, max(data.lengths)),
+        diff=settings.diff,
+        mean=mean,
+        std=std,
+        diff_std=diff_std,
+        labels=classes,
+    )
+
+
+class _Series(torch.utils.data.Dataset):
+    """Indexable (series (T_i, F), class index) pairs; batches are padded by :func:`collate`."""
+
+    def __init__(self, data: SeriesSet, labels: Sequence[str]) -> None:
+        index = {c: i for i, c in enumerate(labels)}
+        self.series = [torch.from_numpy(s) for s in data.series]
+        self.targets = [index[c] for c in data.labels] if data.labels is not None else [-1] * len(data)
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        return self.series[i], self.targets[i]
+
+
+def collate(items: list[tuple[Tensor, int]]) -> tuple[Tensor, Tensor, Tensor]:
+    """-> x (B, T_max of the batch, F), lengths (B,), y (B,)."""
+    x, lengths = pad([s.numpy() for s, _ in items])
+    return x, lengths, torch.tensor([t for _, t in items])
+
+
+def split_validation(data: SeriesSet, fraction: float, seed: int) -> tuple[SeriesSet, SeriesSet | None]:
+    """Stratified hold-out: ``fraction`` of each class (at least one item, when it has two or more) -> validation."""
+    if fraction <= 0:
+        return data, None
+    assert data.labels is not None
+    rng = np.random.default_rng(seed)
+    val: list[int] = []
+    for c in class_order(data.labels):
+        members = [i for i, v in enumerate(data.labels) if v == c]
+        take = min(len(members) - 1, max(1, round(fraction * len(members))))
+        val += rng.permutation(members)[:take].tolist()
+    keep = sorted(set(range(len(data))) - set(val))
+    return data.subset(keep), data.subset(sorted(val))
+
+
+def _step(model: nn.Module, batch: tuple[Tensor, Tensor, Tensor], carry: Any) -> StepOutput:
+    x, lengths, y = batch
+    logits = model(x, lengths)  # (B, C)
+    loss = nn.functional.cross_entropy(logits, y)
+    return StepOutput(loss=loss, n=len(y), metrics={"acc": float((logits.argmax(-1) == y).float().mean())})
+
+
+def _evaluate(model: nn.Module, loader: Any) -> dict[str, float]:
+    total, correct, count = 0.0, 0, 0
+    device = next(model.parameters()).device
+    for x, lengths, y in loader:
+        x, lengths, y = x.to(device), lengths.to(device), y.to(device)
+        logits = model(x, lengths)
+        total += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+        correct += int((logits.argmax(-1) == y).sum())
+        count += len(y)
+    return {"val_loss": total / count, "val_acc": correct / count}
+
+
+def fit_classifier(
+    data: SeriesSet,
+    settings: ModelSettings,
+    train_config: TrainConfig,
+    *,
+    val_fraction: float = 0.0,
+    run_dir: str | Path | None = None,
+    run_config: dict[str, Any] | None = None,
+    threads: int | None = 1,
+) -> tuple[SequenceClassifier, FitResult]:
+    """Train on ``data`` (holding out ``val_fraction`` of it, stratified, to keep the best weights by
+    ``train_config.monitor``); returns the model (best weights, eval mode, on CPU) and the engine's result.
+
+    ``threads``: torch CPU threads while training (restored after; None = leave as is). One is the default
+    because these models are small: on 2 cores, one thread is as fast, and several threads slow down 100x
+    or more when another process is busy on the same cores (OpenMP threads spin waiting for each other).
+    """
+    with cpu_threads(threads):
+        return _fit(data, settings, train_config, val_fraction, run_dir, run_config)
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)``, then restore the previous value (None: no change)."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(
+    data: SeriesSet,
+    settings: ModelSettings,
+    train_config: TrainConfig,
+    val_fraction: float,
+    run_dir: str | Path | None,
+    run_config: dict[str, Any] | None,
+) -> tuple[SequenceClassifier, FitResult]:
+    torch.manual_seed(train_config.seed)  # the model's initial weights
+    fit_data, val_data = split_validation(data, val_fraction, train_config.seed)
+    model = build_model(fit_data, settings)
+    labels = model.labels
+    train_loader = seeded_loader(
+        _Series(fit_data, labels), train_config.batch_size, shuffle=True, seed=train_config.seed, collate_fn=collate
+    )
+    val_loader = None
+    if val_data is not None:
+        val_loader = torch.utils.data.DataLoader(
+            _Series(val_data, labels), batch_size=256, shuffle=False, collate_fn=collate
+        )
+    trainer = Trainer(
+        model,
+        train_config,
+        step=_step,
+        evaluate=_evaluate if val_loader is not None else None,
+        run_dir=run_dir,
+        run_config=run_config,
+    )
+    result = trainer.fit(train_loader, val_loader)
+    return model.cpu().eval(), result
+
+
+def fit_ensemble(
+    data: SeriesSet,
+    settings: ModelSettings,
+    train_config: TrainConfig,
+    members: int,
+    *,
+    val_fraction: float = 0.0,
+    run_dir: str | Path | None = None,
+    run_config: dict[str, Any] | None = None,
+    threads: int | None = 1,
+) -> tuple[SequenceClassifier | ClassifierEnsemble, list[FitResult]]:
+    """``members`` classifiers from seeds ``seed``, ``seed + 1``, ... (run logs in RUN_DIR/member<k>); one member
+    is returned as a plain :class:`SequenceClassifier`. The time budget, if any, is shared between the members."""
+    results, models = [], []
+    budget = train_config.time_budget
+    for k in range(members):
+        config = replace(train_config, seed=train_config.seed + k)
+        if budget is not None:
+            config = replace(config, time_budget=budget / members)
+        member_dir = None if run_dir is None else (Path(run_dir) if members == 1 else Path(run_dir) / f"member{k}")
+        model, result = fit_classifier(
+            data,
+            settings,
+            config,
+            val_fraction=val_fraction,
+            run_dir=member_dir,
+            run_config=run_config,
+            threads=threads,
+        )
+        models.append(model)
+        results.append(result)
+    return (models[0] if members == 1 else ClassifierEnsemble(models).eval()), results
+
+
+@torch.no_grad()
+def predict_proba(model: SequenceClassifier | ClassifierEnsemble, data: SeriesSet, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, C) for every series of ``data``, in ``model.labels`` order."""
+    model.eval()
+    out = []
+    for start in range(0, len(data), batch_size):
+        x, lengths = pad(data.series[start : start + batch_size])
+        out.append(model.predict_proba(x, lengths).numpy())
+    return np.concatenate(out, axis=0)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,268 @@
+"""The sequence classifier: standardise, (optionally) patch, run a recurrent layer, pool over valid steps, Linear.
+
+The classic recipe reads ``out[:, -1, :]``, which on a padded batch is the state after the padding for every
+sequence shorter than the longest one. Here every pooling looks at each sequence's own valid steps only:
+
+- ``"last"``: ``h_n`` of the last layer (both directions when bidirectional), which ``rnnkit.nn`` gives at each
+  sequence's own last step (and the reverse direction starts there too);
+- ``"mean"`` / ``"max"``: mean / max over the valid steps of the last layer's output;
+- ``"meanmax"``: both, concatenated;
+- ``"all"``: last, mean and max concatenated. The default of ``rnnkit classify train``: "last" keeps the order of
+  events (ItalyPowerDemand needs it), mean/max catch a shape wherever it occurs (GunPoint needs them); see
+  benchmarks/RESULTS.md.
+
+``patch`` > 1 groups that many consecutive time steps into one step of ``patch * F`` features before the
+recurrent layer (as PatchTST does for transformers): T/patch steps to run through, which makes long univariate
+series (GunPoint, T=150) far easier for a plain RNN to learn and faster to train.
+
+Preprocessing travels with the model: the per-channel ``mean``/``std`` fitted on the training split and the
+class ``labels`` live in :meth:`SequenceClassifier.model_config`, so a loaded model takes raw series.
+
+Shapes: B batch, T time steps, F input channels, H hidden size, D directions (1 or 2), C classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.train import SavableModel, register_model
+
+CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+POOLINGS = ("last", "mean", "max", "meanmax", "all")
+
+
+def _check_choice(what: str, value: object, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def _check_positive(what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected {what} to be a positive integer, got {value!r}")
+    return value
+
+
+@register_model("sequence_classifier")
+class SequenceClassifier(SavableModel, nn.Module):
+    """Recurrent classifier for padded batches of variable-length multivariate series.
+
+    Args:
+        input_size: channels F per time step.
+        hidden_size: H, per direction.
+        num_layers: stacked recurrent layers.
+        num_classes: C.
+        cell: ``"lstm"``, ``"gru"`` or ``"rnn"`` (tanh).
+        bidirectional: run both directions.
+        pooling: ``"last"``, ``"mean"``, ``"max"`` or ``"meanmax"`` (see the module docstring).
+        dropout: dropout between stacked layers and before the output layer.
+        patch: time steps grouped into one recurrent step (1 = none).
+        diff: append each channel's first difference x_t - x_{t-1} (0 at t=0) as extra channels, so the
+            recurrent layer sees the slope directly (it helps on smooth univariate series such as GunPoint).
+        mean, std: per-channel standardisation (F values each), applied inside ``forward``; identity when omitted.
+        diff_std: per-channel scale of the first differences of the standardised series (with ``diff``).
+        labels: the class names, in logit order (default ``"0"``..``"C-1"``).
+
+    >>> import torch
+    >>> model = SequenceClassifier(3, 8, 1, 4, cell="gru", bidirectional=True, pooling="mean")
+    >>> model(torch.randn(2, 5, 3), lengths=torch.tensor([5, 2])).shape
+    torch.Size([2, 4])
+    """
+
+    mean: Tensor
+    std: Tensor
+    diff_std: Tensor
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        num_classes: int,
+        cell: str = "lstm",
+        bidirectional: bool = False,
+        pooling: str = "last",
+        dropout: float = 0.0,
+        patch: int = 1,
+        diff: bool = False,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        diff_std: Sequence[float] | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        _check_positive("input_size", input_size)
+        _check_positive("hidden_size", hidden_size)
+        _check_positive("num_layers", num_layers)
+        _check_positive("num_classes", num_classes)
+        _check_positive("patch", patch)
+        _check_choice("cell", cell, list(CELLS))
+        _check_choice("pooling", pooling, POOLINGS)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"expected dropout in [0, 1), got {dropout!r}")
+        for name, values in (("mean", mean), ("std", std), ("diff_std", diff_std)):
+            if values is not None and len(values) != input_size:
+                raise ValueError(f"expected {name} to have input_size={input_size} values, got {len(values)}")
+        for name, values in (("std", std), ("diff_std", diff_std)):
+            if values is not None and min(values) <= 0:
+                raise ValueError(f"expected every {name} > 0, got {min(values)}")
+        if labels is not None and len(labels) != num_classes:
+            raise ValueError(f"expected num_classes={num_classes} labels, got {len(labels)}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.num_classes, self.cell, self.bidirectional = num_classes, cell, bidirectional
+        self.pooling, self.dropout, self.patch, self.diff = pooling, float(dropout), patch, bool(diff)
+        self.labels = [str(c) for c in labels] if labels is not None else [str(i) for i in range(num_classes)]
+        # Not persistent: they live in config.json (preprocessing), not among the weights.
+        self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * input_size), persistent=False)
+        self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * input_size), persistent=False)
+        ones = [1.0] * input_size
+        self.register_buffer("diff_std", torch.tensor(diff_std if diff_std is not None else ones), persistent=False)
+        self.rnn = CELLS[cell](
+            input_size * patch * (2 if diff else 1),
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        features = hidden_size * (2 if bidirectional else 1) * {"meanmax": 2, "all": 3}.get(pooling, 1)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(features, num_classes)
+
+    # ---- model files ---------------------------------------------------------------------------------------
+    def model_config(self) -> dict[str, Any]:
+        """Constructor arguments, preprocessing and labels: everything ``from_model_config`` needs (JSON-able)."""
+        return {
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "num_classes": self.num_classes,
+            "cell": self.cell,
+            "bidirectional": self.bidirectional,
+            "pooling": self.pooling,
+            "dropout": self.dropout,
+            "patch": self.patch,
+            "diff": self.diff,
+            "mean": [float(v) for v in self.mean.tolist()],
+            "std": [float(v) for v in self.std.tolist()],
+            "diff_std": [float(v) for v in self.diff_std.tolist()],
+            "labels": list(self.labels),
+        }
+
+    @classmethod
+    def from_model_config(cls, config: dict[str, Any]) -> SequenceClassifier:
+        return cls(**config)
+
+    # ---- forward ---------------------------------------------------------------------------------------------
+    def forward(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Raw series ``x`` (B, T, F), padded past ``lengths`` (B,) (all T when omitted) -> logits (B, C)."""
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"SequenceClassifier: expected input of shape (batch, time, {self.input_size}), got {tuple(x.shape)}"
+            )
+        B, T, _ = x.shape
+        x = (x - self.mean) / self.std  # (B, T, F)
+        mask = None
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=x.device)
+            mask = (torch.arange(T, device=x.device) < lengths[:, None])[..., None]  # (B, T, 1)
+            x = x * mask  # padding -> 0 after standardising, so it never depends on the pad value
+        if self.diff:
+            dx = torch.diff(x, dim=1, prepend=x[:, :1]) / self.diff_std  # (B, T, F), 0 at t=0
+            x = torch.cat([x, dx if mask is None else dx * mask], dim=-1)  # (B, T, 2F)
+        if self.patch > 1:
+            steps = math.ceil(T / self.patch)
+            x = nn.functional.pad(x, (0, 0, 0, steps * self.patch - T))  # (B, steps * patch, F')
+            x = x.reshape(B, steps, self.patch * x.shape[-1])  # (B, T', patch * F')
+            if lengths is not None:
+                lengths = torch.div(lengths + self.patch - 1, self.patch, rounding_mode="floor")
+        y, h = self.rnn(x, lengths=lengths)  # y (B, T', D*H), zero past each length
+        return self.head(self.drop(self._pool(y, h, lengths)))
+
+    def _pool(self, y: Tensor, h: Tensor | tuple[Tensor, ...], lengths: Tensor | None) -> Tensor:
+        """-> (B, D*H), or (B, 2*D*H) for "meanmax", (B, 3*D*H) for "all"."""
+        h_n = h[0] if isinstance(h, tuple) else h  # (L*D, B, H)
+        d = 2 if self.bidirectional else 1
+        last = h_n[-d:].transpose(0, 1).reshape(y.shape[0], -1)  # (B, D*H): last layer, every direction
+        if self.pooling == "last":
+            return last
+        if lengths is None:
+            mean, top = y.mean(dim=1), y.amax(dim=1)
+        else:
+            mask = (torch.arange(y.shape[1], device=y.device) < lengths[:, None])[..., None]  # (B, T', 1)
+            mean = y.sum(dim=1) / lengths[:, None].to(y.dtype)  # outputs are zero past each length
+            top = y.masked_fill(~mask, float("-inf")).amax(dim=1)
+        if self.pooling == "mean":
+            return mean
+        if self.pooling == "max":
+            return top
+        if self.pooling == "meanmax":
+            return torch.cat([mean, top], dim=-1)
+        return torch.cat([last, mean, top], dim=-1)
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Class probabilities (B, C), in eval mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.softmax(self(x, lengths), dim=-1)
+        finally:
+            self.train(was_training)
+
+
+@register_model("sequence_classifier_ensemble")
+class ClassifierEnsemble(SavableModel, nn.Module):
+    """Several :class:`SequenceClassifier` trained from different seeds; predicts the mean of their probabilities.
+
+    On training sets of 40-70 series one model's test accuracy varies by a series or two with the seed;
+    averaging three removes most of that (benchmarks/RESULTS.md). ``forward`` returns the log of the mean
+    probability, so ``softmax``/``argmax`` of it behave like a single model's logits.
+
+    >>> import torch
+    >>> members = [SequenceClassifier(2, 4, 1, 3, labels=["a", "b", "c"]) for _ in range(2)]
+    >>> ClassifierEnsemble(members)(torch.randn(5, 7, 2)).exp().sum(-1).allclose(torch.ones(5))
+    True
+    """
+
+    def __init__(self, members: Sequence[SequenceClassifier]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("expected at least one member classifier, got none")
+        first = members[0]
+        for m in members[1:]:
+            if m.labels != first.labels or m.input_size != first.input_size:
+                raise ValueError(
+                    f"ensemble members disagree: labels {m.labels} with {m.input_size} channels vs "
+                    f"{first.labels} with {first.input_size}"
+                )
+        self.members = nn.ModuleList(members)
+        self.labels, self.input_size, self.num_classes = first.labels, first.input_size, first.num_classes
+
+    def model_config(self) -> dict[str, Any]:
+        return {"members": [m.model_config() for m in self.members]}  # type: ignore[operator]
+
+    @classmethod
+    def from_model_config(cls, config: dict[str, Any]) -> ClassifierEnsemble:
+        return cls([SequenceClassifier.from_model_config(c) for c in config["members"]])
+
+    def forward(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Raw series (B, T, F) -> log of the members' mean probabilities (B, C)."""
+        probs = torch.stack([torch.softmax(m(x, lengths), dim=-1) for m in self.members])  # (M, B, C)
+        return probs.mean(dim=0).clamp_min(1e-12).log()
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Class probabilities (B, C), in eval mode."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x, lengths).exp()
+        finally:
+            self.train(was_training)
