@@ -76,9 +76,17 @@ def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
     return parser, table
 
 
+def _underscored(arg: str) -> str:
+    """``--max-new-tokens=5`` -> ``--max_new_tokens=5``: flags are field names, and both spellings are accepted."""
+    if not arg.startswith("--"):
+        return arg
+    name, sep, value = arg.partition("=")
+    return "--" + name[2:].replace("-", "_") + sep + value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, table = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args([_underscored(a) for a in (sys.argv[1:] if argv is None else argv)])
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
     command = args.command
     path: tuple[str, ...] = (command,)

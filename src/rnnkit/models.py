@@ -5,5 +5,17 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 """
 
 from rnnkit.classify.model import SequenceClassifier
+from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, SegRNN
+from rnnkit.text.classify import TextClassifier
+from rnnkit.text.lm import LanguageModel
+from rnnkit.text.seq2seq import Seq2Seq
 
-__all__ = ["SequenceClassifier"]
+__all__ = [
+    "AutoregressiveRNN",
+    "DirectRNN",
+    "LanguageModel",
+    "SegRNN",
+    "Seq2Seq",
+    "SequenceClassifier",
+    "TextClassifier",
+]

@@ -1,0 +1,291 @@
+"""Forecasting models: a batch of windows in, K distribution parameters per future step and channel out.
+
+- :class:`DirectRNN` (``"rnn"``): a recurrent encoder over the look-back (targets, past and known-future
+  covariates); its last state and the horizon's known-future covariates map to all H steps at once.
+- :class:`AutoregressiveRNN` (``"ar"``): the same encoder, then a recurrent decoder that steps through the horizon
+  fed its previous value (the truth while training, teacher forcing; its own point forecast when predicting).
+- :class:`SegRNN` (``"segrnn"``, Lin et al. 2023, "SegRNN: Segment Recurrent Neural Network for Long-Term Time
+  Series Forecasting"): channel-independent; the look-back of each channel is cut into segments of w steps, each
+  embedded by a Linear+ReLU, and a recurrent layer runs over the L/w segments (few steps, hence fast). The
+  decoder is parallel multi-step ("PMF", paper section 3.2): one recurrent step per output segment, all at once,
+  from the encoder state, with input a positional embedding of the segment concatenated with a channel embedding.
+
+All take ``revin`` (instance normalisation of each window, undone on the output; :class:`~rnnkit.forecast.scale.RevIN`)
+and any cell of ``rnnkit.nn`` by name (``"gru"``, ``"lstm"``, ``"rnn"``). Their output parameters are in the
+scaled units of the batch (the standard scaler, stored in ``meta["scaler"]``, is undone by the prediction code).
+
+Shapes: B batch, L look-back, H horizon, C targets, P past covariates, F known-future covariates, K head
+parameters, D hidden size, w segment length, S_in = L/w, S_out = H/w.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.forecast.heads import make_head
+from rnnkit.forecast.scale import RevIN
+from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.train import SavableModel, register_model
+
+CELLS: dict[str, type[nn.Module]] = {"gru": GRU, "lstm": LSTM, "rnn": RNN}
+MODELS = ("segrnn", "rnn", "ar")
+
+
+def _check_positive(what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected {what} to be a positive integer, got {value!r}")
+    return value
+
+
+def _cell(name: str) -> type[nn.Module]:
+    if name not in CELLS:
+        raise ValueError(f"unknown cell {name!r}; choose one of {', '.join(repr(c) for c in CELLS)}")
+    return CELLS[name]
+
+
+def _layer_dropout(dropout: float, num_layers: int) -> float:
+    """torch applies recurrent dropout between stacked layers only; with one layer it would do nothing."""
+    if dropout and num_layers == 1:
+        warnings.warn(f"dropout={dropout} has no effect with num_layers=1 (it acts between layers)", stacklevel=3)
+        return 0.0
+    return dropout
+
+
+class Forecaster(SavableModel, nn.Module):
+    """Shared plumbing: validation, RevIN, head, and the config that :func:`rnnkit.train.save_model` stores."""
+
+    def __init__(
+        self,
+        *,
+        lookback: int,
+        horizon: int,
+        num_targets: int,
+        num_past: int = 0,
+        num_future: int = 0,
+        head: str = "point",
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        revin: bool = True,
+        meta: dict | None = None,
+    ):
+        super().__init__()
+        self.lookback = _check_positive("lookback", lookback)
+        self.horizon = _check_positive("horizon", horizon)
+        self.num_targets = _check_positive("num_targets", num_targets)
+        self.num_past, self.num_future = num_past, num_future
+        self.head = make_head(head, quantiles)
+        self.quantiles = list(quantiles)
+        self.revin = RevIN(num_targets) if revin else None
+        self.meta = dict(meta or {})  # preprocessing and column names: travels in config.json
+        self._args: dict[str, Any] = {
+            "lookback": lookback,
+            "horizon": horizon,
+            "num_targets": num_targets,
+            "num_past": num_past,
+            "num_future": num_future,
+            "head": head,
+            "quantiles": list(quantiles),
+            "revin": revin,
+        }
+
+    def model_config(self) -> dict:
+        return {**self._args, "meta": self.meta}
+
+    @classmethod
+    def from_model_config(cls, config: dict) -> Forecaster:
+        return cls(**config)
+
+    def _check_batch(self, batch: dict[str, Tensor]) -> None:
+        x = batch["x"]
+        want = (self.lookback, self.num_targets)
+        if x.dim() != 3 or tuple(x.shape[1:]) != want:
+            raise ValueError(f"expected x of shape (B, {want[0]}, {want[1]}), got {tuple(x.shape)}")
+        if self.num_past and batch["past"].shape[-1] != self.num_past:
+            raise ValueError(f"expected {self.num_past} past covariates, got {batch['past'].shape[-1]}")
+        if self.num_future and tuple(batch["future"].shape[1:]) != (self.lookback + self.horizon, self.num_future):
+            raise ValueError(
+                f"expected future covariates of shape (B, {self.lookback + self.horizon}, {self.num_future}), "
+                f"got {tuple(batch['future'].shape)}"
+            )
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        """Batch dict (see :class:`~rnnkit.forecast.windows.WindowData`) -> constrained parameters (B, H, C, K)."""
+        self._check_batch(batch)
+        x, mask = batch["x"], batch.get("x_mask")
+        if self.revin is None:
+            raw = self._forecast(x, batch, None)
+            return self.head.constrain(raw)
+        z, stats = self.revin.normalize(x, mask)
+        raw = self._forecast(z, batch, (self.revin, stats))
+        params = self.head.constrain(raw)
+        loc = self.revin.denormalize(torch.zeros_like(stats[0]), stats)  # (B, 1, C)
+        scale = self.revin.denormalize(torch.ones_like(stats[0]), stats) - loc
+        return self.head.affine(params, loc, scale)
+
+    def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
+        """z (B, L, C) (normalised when RevIN is on) -> raw parameters (B, H, C, K)."""
+        raise NotImplementedError
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        return self.head.loss(self(batch), batch["y"], batch.get("y_mask"))
+
+
+def _inputs(z: Tensor, batch: dict[str, Tensor], num_past: int, num_future: int, lookback: int) -> Tensor:
+    parts = [z]
+    if num_past:
+        parts.append(batch["past"])
+    if num_future:
+        parts.append(batch["future"][:, :lookback])
+    return torch.cat(parts, dim=-1)  # (B, L, C + P + F)
+
+
+@register_model("forecast.rnn")
+class DirectRNN(Forecaster):
+    """Recurrent encoder + direct multi-horizon linear head (covariates welcome).
+
+    >>> m = DirectRNN(lookback=12, horizon=4, num_targets=2, hidden_size=8)
+    >>> tuple(m({"x": torch.randn(3, 12, 2)}).shape)
+    (3, 4, 2, 1)
+    """
+
+    def __init__(self, *, hidden_size: int = 64, num_layers: int = 1, cell: str = "gru", dropout: float = 0.0, **kw):
+        super().__init__(**kw)
+        self._args.update(hidden_size=hidden_size, num_layers=num_layers, cell=cell, dropout=dropout)
+        c, k = self.num_targets, self.head.num_params
+        self.encoder = _cell(cell)(
+            c + self.num_past + self.num_future,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=_layer_dropout(dropout, num_layers),
+        )
+        self.out = nn.Linear(hidden_size + self.horizon * self.num_future, self.horizon * c * k)
+
+    def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
+        y, _ = self.encoder(_inputs(z, batch, self.num_past, self.num_future, self.lookback))
+        feats = [y[:, -1]]  # (B, D)
+        if self.num_future:
+            feats.append(batch["future"][:, self.lookback :].flatten(1))  # (B, H*F)
+        raw = self.out(torch.cat(feats, dim=-1))
+        return raw.view(len(z), self.horizon, self.num_targets, self.head.num_params)
+
+
+@register_model("forecast.ar")
+class AutoregressiveRNN(Forecaster):
+    """Recurrent encoder-decoder; the decoder is fed its previous value and the step's known-future covariates.
+
+    >>> m = AutoregressiveRNN(lookback=12, horizon=4, num_targets=2, hidden_size=8).eval()
+    >>> tuple(m({"x": torch.randn(3, 12, 2)}).shape)
+    (3, 4, 2, 1)
+    """
+
+    def __init__(self, *, hidden_size: int = 64, num_layers: int = 1, cell: str = "gru", dropout: float = 0.0, **kw):
+        super().__init__(**kw)
+        self._args.update(hidden_size=hidden_size, num_layers=num_layers, cell=cell, dropout=dropout)
+        c, k = self.num_targets, self.head.num_params
+        layer, drop = _cell(cell), _layer_dropout(dropout, num_layers)
+        self.encoder = layer(
+            c + self.num_past + self.num_future, hidden_size, num_layers, batch_first=True, dropout=drop
+        )
+        self.decoder = layer(c + self.num_future, hidden_size, num_layers, batch_first=True, dropout=drop)
+        self.out = nn.Linear(hidden_size, c * k)
+
+    def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
+        B, C, K = len(z), self.num_targets, self.head.num_params
+        _, state = self.encoder(_inputs(z, batch, self.num_past, self.num_future, self.lookback))
+        fut = batch["future"][:, self.lookback :] if self.num_future else z.new_zeros(B, self.horizon, 0)
+        if self.training:
+            # Teacher forcing: inputs are the previous true values, in the same (normalised) units as z.
+            y = batch["y"]
+            if revin is not None:
+                layer, (mean, std) = revin
+                y = (y - mean) / std
+                if layer.affine:
+                    y = y * layer.weight + layer.bias
+            prev = torch.cat([z[:, -1:], y[:, :-1]], dim=1)  # (B, H, C)
+            out, _ = self.decoder(torch.cat([prev, fut], dim=-1), state)
+            return self.out(out).view(B, self.horizon, C, K)
+        prev, steps = z[:, -1:], []
+        for t in range(self.horizon):
+            out, state = self.decoder(torch.cat([prev, fut[:, t : t + 1]], dim=-1), state)
+            raw = self.out(out).view(B, 1, C, K)  # (B, 1, C, K)
+            steps.append(raw)
+            prev = self.head.point(self.head.constrain(raw))  # (B, 1, C)
+        return torch.cat(steps, dim=1)
+
+
+@register_model("forecast.segrnn")
+class SegRNN(Forecaster):
+    """Segment-wise recurrent encoder with parallel multi-step decoding, channel-independent (Lin et al. 2023).
+
+    Covariates are not used (each channel is forecast from its own past), as in the paper.
+
+    >>> m = SegRNN(lookback=24, horizon=12, num_targets=3, seg_len=6, d_model=16)
+    >>> tuple(m({"x": torch.randn(2, 24, 3)}).shape)
+    (2, 12, 3, 1)
+    """
+
+    def __init__(self, *, seg_len: int = 24, d_model: int = 256, cell: str = "gru", dropout: float = 0.5, **kw):
+        super().__init__(**kw)
+        self._args.update(seg_len=seg_len, d_model=d_model, cell=cell, dropout=dropout)
+        _check_positive("seg_len", seg_len)
+        if self.lookback % seg_len or self.horizon % seg_len:
+            raise ValueError(
+                f"segrnn needs --lookback and --horizon divisible by --seg_len, got {self.lookback}, "
+                f"{self.horizon} and {seg_len}"
+            )
+        if d_model % 2:
+            raise ValueError(f"expected an even --d_model (half position, half channel embedding), got {d_model}")
+        if self.num_past or self.num_future:
+            raise ValueError("model 'segrnn' is channel-independent and uses no covariates; use --model rnn or ar")
+        self.seg_len, self.d_model = seg_len, d_model
+        self.n_in, self.n_out = self.lookback // seg_len, self.horizon // seg_len
+        self.embed = nn.Sequential(nn.Linear(seg_len, d_model), nn.ReLU())
+        self.rnn = _cell(cell)(d_model, d_model, 1, batch_first=True)
+        self.pos_emb = nn.Parameter(torch.randn(self.n_out, d_model // 2))
+        self.channel_emb = nn.Parameter(torch.randn(self.num_targets, d_model // 2))
+        self.dropout = nn.Dropout(dropout)
+        self.predict = nn.Linear(d_model, seg_len * self.head.num_params)
+
+    def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
+        B, C, K, w, D = len(z), self.num_targets, self.head.num_params, self.seg_len, self.d_model
+        if revin is None:  # the paper's default normalisation: subtract the last value, added back below
+            last = z[:, -1:].detach()
+            z = z - last
+        segs = z.permute(0, 2, 1).reshape(B * C, self.n_in, w)  # (B*C, S_in, w)
+        _, state = self.rnn(self.embed(segs))  # (1, B*C, D) (a tuple of two for an LSTM)
+        emb = torch.cat(
+            [
+                self.pos_emb.unsqueeze(0).expand(C, -1, -1),  # (C, S_out, D/2)
+                self.channel_emb.unsqueeze(1).expand(-1, self.n_out, -1),  # (C, S_out, D/2)
+            ],
+            dim=-1,
+        )  # (C, S_out, D)
+        dec_in = emb.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * C * self.n_out, 1, D)
+        if isinstance(state, tuple):
+            state = tuple(s.repeat_interleave(self.n_out, dim=1) for s in state)
+        else:
+            state = state.repeat_interleave(self.n_out, dim=1)  # (1, B*C*S_out, D)
+        out, _ = self.rnn(dec_in, state)  # (B*C*S_out, 1, D)
+        raw = self.predict(self.dropout(out[:, 0])).view(B, C, self.horizon, K)  # segments back to back
+        raw = raw.permute(0, 2, 1, 3)  # (B, H, C, K)
+        if revin is None:  # shift every location parameter back (all K of a quantile head, else the first)
+            shift = last.unsqueeze(-1)  # (B, 1, C, 1)
+            if self.head.name != "quantile":
+                shift = torch.cat([shift, torch.zeros_like(shift).expand(-1, -1, -1, K - 1)], dim=-1)
+            raw = raw + shift
+        return raw
+
+
+MODEL_CLASSES: dict[str, type[Forecaster]] = {"segrnn": SegRNN, "rnn": DirectRNN, "ar": AutoregressiveRNN}
+
+
+def make_model(name: str, **kwargs: Any) -> Forecaster:
+    """A forecaster by name (see :data:`MODELS`)."""
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(repr(m) for m in MODELS)}")
+    return MODEL_CLASSES[name](**kwargs)

@@ -1,0 +1,172 @@
+"""Forecasting models and heads: rnnkit/forecast/models.py and heads.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from rnnkit.forecast.heads import GaussianHead, QuantileHead, StudentTHead, make_head
+from rnnkit.forecast.models import SegRNN, make_model
+from rnnkit.train import load_model
+
+L, H, C = 12, 6, 3
+
+
+def kwargs(name: str, **extra) -> dict:
+    base = {"lookback": L, "horizon": H, "num_targets": C}
+    base.update({"seg_len": 3, "d_model": 8} if name == "segrnn" else {"hidden_size": 8})
+    base.update(extra)
+    return base
+
+
+def batch(b: int = 4, past: int = 0, future: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {
+        "x": torch.randn(b, L, C, generator=g),
+        "x_mask": torch.ones(b, L, C, dtype=torch.bool),
+        "past": torch.randn(b, L, past, generator=g),
+        "future": torch.randn(b, L + H, future, generator=g),
+        "y": torch.randn(b, H, C, generator=g),
+        "y_mask": torch.ones(b, H, C, dtype=torch.bool),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "cell"),
+    [
+        (name, head, ["gru", "lstm"][(i + j) % 2])  # every model x head, each cell on half of them
+        for i, name in enumerate(["segrnn", "rnn", "ar"])
+        for j, head in enumerate(["point", "median", "gaussian", "studentt", "quantile"])
+    ],
+)
+def test_shapes_losses_and_gradients(name, head, cell):
+    torch.manual_seed(0)
+    model = make_model(name, cell=cell, head=head, **kwargs(name))
+    b = batch()
+    out = model(b)
+    k = {"point": 1, "median": 1, "gaussian": 2, "studentt": 3, "quantile": 3}[head]
+    assert out.shape == (4, H, C, k)
+    loss = model.loss(b)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    model.eval()
+    with torch.no_grad():
+        point = model.head.point(model(b))
+    assert point.shape == (4, H, C)
+    if model.head.intervals:
+        lo, hi = model.head.quantile(model(b), 0.1), model.head.quantile(model(b), 0.9)
+        assert torch.all(lo <= hi)
+
+
+@pytest.mark.parametrize("name", ["rnn", "ar"])
+def test_covariates_change_the_forecast(name):
+    torch.manual_seed(0)
+    model = make_model(name, num_past=2, num_future=1, **kwargs(name)).eval()
+    b = batch(past=2, future=1)
+    with torch.no_grad():
+        base = model(b)
+        b2 = dict(b, future=b["future"].clone())
+        b2["future"][:, L:] += 1.0  # only the horizon's known-future values change
+        assert not torch.allclose(model(b2), base)
+
+
+def test_segrnn_is_channel_independent_and_scale_equivariant():
+    torch.manual_seed(0)
+    model = SegRNN(**kwargs("segrnn")).eval()
+    b = batch()
+    with torch.no_grad():
+        out = model(b)[..., 0]
+        b2 = dict(b, x=b["x"].clone())
+        b2["x"][:, :, 0] += 5.0  # channel 0 only
+        out2 = model(b2)[..., 0]
+        torch.testing.assert_close(out2[:, :, 1:], out[:, :, 1:])  # other channels untouched
+        # RevIN: shifting and scaling a window shifts and scales its forecast.
+        b3 = dict(b, x=b["x"] * 3 + 7)
+        torch.testing.assert_close(model(b3)[..., 0], out * 3 + 7, rtol=1e-4, atol=1e-4)
+
+
+def test_model_errors():
+    with pytest.raises(ValueError) as err:
+        SegRNN(lookback=10, horizon=6, num_targets=1, seg_len=4)
+    assert str(err.value) == "segrnn needs --lookback and --horizon divisible by --seg_len, got 10, 6 and 4"
+    with pytest.raises(ValueError) as err:
+        SegRNN(lookback=12, horizon=6, num_targets=1, seg_len=3, num_future=2)
+    assert str(err.value) == "model 'segrnn' is channel-independent and uses no covariates; use --model rnn or ar"
+    with pytest.raises(ValueError) as err:
+        make_model("transformer", lookback=1, horizon=1, num_targets=1)
+    assert str(err.value) == "unknown model 'transformer'; choose one of 'segrnn', 'rnn', 'ar'"
+    with pytest.raises(ValueError) as err:
+        make_model("rnn", cell="tcn", **kwargs("rnn"))
+    assert str(err.value) == "unknown cell 'tcn'; choose one of 'gru', 'lstm', 'rnn'"
+    with pytest.raises(ValueError) as err:
+        make_model("rnn", lookback=0, horizon=1, num_targets=1)
+    assert str(err.value) == "expected lookback to be a positive integer, got 0"
+    model = make_model("rnn", **kwargs("rnn"))
+    with pytest.raises(ValueError) as err:
+        model({"x": torch.zeros(2, L + 1, C)})
+    assert str(err.value) == f"expected x of shape (B, {L}, {C}), got (2, {L + 1}, {C})"
+    with pytest.raises(ValueError) as err:
+        make_head("poisson")
+    assert (
+        str(err.value) == "unknown head 'poisson'; choose one of 'point', 'median', 'gaussian', 'studentt', 'quantile'"
+    )
+    with pytest.raises(ValueError) as err:
+        QuantileHead([0.5, 1.0])
+    assert str(err.value) == "expected distinct quantile levels strictly between 0 and 1, got [0.5, 1.0]"
+    with pytest.raises(ValueError) as err:
+        make_head("point").quantile(torch.zeros(1, 1), 0.1)
+    assert str(err.value) == "the 'point' head gives no intervals; train with --head gaussian|studentt|quantile"
+
+
+def test_head_quantiles_match_scipy():
+    p = torch.tensor([[1.0, 2.0]])
+    assert float(GaussianHead().quantile(p, 0.9)) == pytest.approx(stats.norm.ppf(0.9, 1.0, 2.0), rel=1e-5)
+    p = torch.tensor([[1.0, 2.0, 4.0]])
+    assert float(StudentTHead().quantile(p, 0.1)) == pytest.approx(stats.t.ppf(0.1, 4.0, 1.0, 2.0), rel=1e-5)
+    q = QuantileHead([0.1, 0.5, 0.9])
+    p = torch.tensor([[0.0, 1.0, 3.0]])
+    assert float(q.quantile(p, 0.7)) == pytest.approx(2.0)
+    assert float(q.point(p)) == 1.0
+    # Gaussian NLL equals -log N(y; mu, sigma).
+    g = GaussianHead()
+    y = torch.tensor([0.5])
+    assert float(g.loss(torch.tensor([[1.0, 2.0]]), y)) == pytest.approx(-stats.norm.logpdf(0.5, 1.0, 2.0), rel=1e-5)
+    # The affine change of units maps quantiles exactly.
+    params = torch.tensor([[1.0, 2.0]])
+    moved = g.affine(params, torch.tensor([10.0]), torch.tensor([3.0]))
+    assert float(g.quantile(moved, 0.9)) == pytest.approx(10 + 3 * float(g.quantile(params, 0.9)), rel=1e-5)
+
+
+def test_pinball_loss_and_masks():
+    q = QuantileHead([0.1, 0.9])
+    p = torch.tensor([[0.0, 0.0]])
+    assert float(q.loss(p, torch.tensor([1.0]))) == pytest.approx(0.1 + 0.9)
+    # Masked entries are left out of every loss.
+    head = make_head("point")
+    params = torch.tensor([[[0.0]], [[10.0]]])
+    y = torch.zeros(2, 1)
+    assert float(head.loss(params, y, torch.tensor([[True], [False]]))) == 0.0
+    assert math.isclose(float(head.loss(params, y)), 50.0)
+
+
+@pytest.mark.parametrize("name", ["segrnn", "rnn", "ar"])
+def test_save_load_round_trip(tmp_path, name):
+    torch.manual_seed(0)
+    extra = {} if name == "segrnn" else {"num_future": 1}
+    model = make_model(name, head="studentt", meta={"targets": ["a", "b", "c"]}, **kwargs(name, **extra)).eval()
+    b = batch(future=0 if name == "segrnn" else 1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.01)  # not just the initial values
+        want = model(b)
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert type(loaded) is type(model) and loaded.meta == {"targets": ["a", "b", "c"]}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(b), want)
+    np.testing.assert_equal(loaded.model_config(), model.model_config())
