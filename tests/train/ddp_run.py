@@ -1,9 +1,12 @@
 """Script for test_distributed: the toy run under ``torchrun --nproc_per_node 2`` (batch 8 per process) or in one
 process (batch 16). Writes OUT/result.json (rank 0) and OUT/rank<r>.json (how many checkpoints each rank wrote).
 With INTERRUPT_AT it stops every rank with KeyboardInterrupt after that optimizer step (a simulated kill); with
-``resume`` it continues the run from OUT/last.ckpt.
+``resume`` it continues the run from OUT/last.ckpt; with ``nosync`` it bypasses the DistributedDataParallel wrapper
+(each rank calls the bare step module: gradients are never all-reduced), the failure the test must be able to see.
+GRAD_ACCUM (default 1) is --grad_accum.
 
-usage: [torchrun --standalone --nproc_per_node 2] ddp_run.py OUT BATCH_SIZE [INTERRUPT_AT | resume]
+usage: [torchrun --standalone --nproc_per_node 2] ddp_run.py OUT BATCH_SIZE [INTERRUPT_AT | resume | nosync | -]
+       [GRAD_ACCUM]
 """
 
 from __future__ import annotations
@@ -42,19 +45,35 @@ class CountCheckpoints(Callback):
             raise KeyboardInterrupt
 
 
-def main(out: Path, batch_size: int, interrupt_at: int | None = None, resume: bool = False) -> dict[str, Any]:
+def main(
+    out: Path,
+    batch_size: int,
+    interrupt_at: int | None = None,
+    resume: bool = False,
+    grad_accum: int = 1,
+    sync: bool = True,
+) -> dict[str, Any]:
     model = make_model()
     train = seeded_loader(toy_data(64), batch_size=batch_size, shuffle=True, seed=0)
     val = seeded_loader(toy_data(32, seed=1), batch_size=batch_size, shuffle=False, seed=0)
-    cfg = TrainConfig(epochs=3, lr=1e-2, warmup_steps=2, checkpoint_every=3, quiet=True)
+    cfg = TrainConfig(epochs=3, lr=1e-2, warmup_steps=2, checkpoint_every=3, grad_accum=grad_accum, quiet=True)
     counter = CountCheckpoints(interrupt_at)
     trainer = Trainer(model, cfg, step=step_via_method, run_dir=out, callbacks=[counter])
+    if not sync:
+        assert isinstance(trainer._train_module, torch.nn.parallel.DistributedDataParallel)
+        trainer._train_module = trainer._train_module.module  # the StepModule itself: no gradient all-reduce
     try:
         result = trainer.fit(train, val, resume=resume)
     except KeyboardInterrupt:
         return {}
     (out / f"rank{trainer.rank}.json").write_text(
-        json.dumps({"world_size": trainer.world_size, "checkpoints_written": counter.written})
+        json.dumps(
+            {
+                "world_size": trainer.world_size,
+                "checkpoints_written": counter.written,
+                "wrapper": type(trainer._train_module).__name__,
+            }
+        )
     )
     report = {
         "history": result.history,
@@ -71,6 +90,8 @@ if __name__ == "__main__":
     main(
         Path(sys.argv[1]),
         int(sys.argv[2]),
-        interrupt_at=int(extra) if extra not in (None, "resume") else None,
+        interrupt_at=int(extra) if extra is not None and extra.isdigit() else None,
         resume=extra == "resume",
+        grad_accum=int(sys.argv[4]) if len(sys.argv) > 4 else 1,
+        sync=extra != "nosync",
     )

@@ -20,6 +20,11 @@ An application supplies the model, the loaders and a step function::
     if is_main_process():                          # under torchrun only rank 0 writes files
         model.save(out / "model")                  # the model holds the best weights by cfg.monitor
 
+Under ``torchrun`` the trainer wraps the model *and* the step in ``torch.nn.parallel.DistributedDataParallel``
+(:class:`~rnnkit.train.distributed.StepModule`, as PyTorch Lightning wraps ``training_step``): DDP's forward is
+``step(model, batch, carry)``, so DDP all-reduces the gradients of whatever the step computes, ``model.loss(batch)``
+included. Every trainable parameter must get a gradient in every step (DDP's ``find_unused_parameters=False``).
+
 Reproducibility: ``fit`` seeds everything from ``cfg.seed`` (+ rank) and ``fit(resume=True)`` continues a killed
 run bit for bit on CPU. Loaders whose order comes from :func:`seeded_loader` or from the global RNG at ``iter()``
 (``DataLoader(shuffle=True)``, a ``torch.randint`` in ``__iter__``) resume exactly; a loader with its own

@@ -2,7 +2,8 @@
 (seed, epoch), so that a resumed run sees the same batches as an uninterrupted one.
 
 Launch with ``torchrun --nproc_per_node N your_command ...`` (``--nnodes`` to go past one machine): torchrun sets
-``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; rnnkit never launches processes itself.
+``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; rnnkit never launches processes itself. Gradients are averaged by
+``torch.nn.parallel.DistributedDataParallel`` around :class:`StepModule` (see :func:`data_parallel`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 log = logging.getLogger(__name__)
@@ -157,46 +159,51 @@ def set_epoch(loader: Any, epoch: int) -> None:
             return
 
 
-@torch.no_grad()
-def broadcast_state(module: torch.nn.Module, buffers_only: bool = False) -> None:
-    """Copy rank 0's parameters and buffers (or only the buffers) to every rank, so that all stay identical."""
-    if world_size() <= 1 or not dist.is_initialized():
-        return
-    tensors = list(module.buffers()) if buffers_only else list(module.state_dict().values())
-    for tensor in tensors:
-        dist.broadcast(tensor, src=0)
+class StepModule(torch.nn.Module):
+    """``forward(batch, carry)`` is ``step(model, batch, carry)``: the module that the trainer wraps in DDP.
 
+    ``DistributedDataParallel`` only all-reduces the gradients of a backward that follows a forward through the
+    wrapper (its forward arms the reducer: ``prepare_for_backward``). Application steps call any method of the
+    model (``model.loss(batch)``), so, as PyTorch Lightning does for ``training_step``, the whole step is the
+    wrapped forward: every parameter of ``model`` that the step uses, by whatever method, is then synchronised
+    during backward by DDP itself, with its bucketing and overlap.
 
-@torch.no_grad()
-def average_gradients(params: list[torch.nn.Parameter]) -> None:
-    """Average ``.grad`` over all ranks: one flat all-reduce per dtype. A parameter no rank used keeps ``grad=None``
-    (so the optimizer skips it, as in one process); one used on some ranks only counts as 0 on the others.
+    The StepOutput is returned as is. With ``find_unused_parameters=False`` (what the trainer uses) DDP never looks
+    inside the output. (With ``find_unused_parameters=True`` or ``static_graph`` it would: ``_find_tensors`` sees
+    into dataclasses, but the ``_DDPSink`` pass flattens outputs with ``torch.utils._pytree``, to which an
+    unregistered dataclass such as StepOutput is one opaque leaf.)
 
-    This is DistributedDataParallel's gradient averaging without its bucketing and backward overlap, done after
-    backward rather than inside it, so that ``step`` may call any method of the model (``model.loss(batch)``),
-    not only a forward through a DDP wrapper, which would otherwise silently skip the synchronisation.
+    >>> m = StepModule(torch.nn.Linear(2, 1), lambda model, batch, carry: model(batch).sum())
+    >>> [name for name, _ in m.named_parameters()]
+    ['model.weight', 'model.bias']
     """
-    if world_size() <= 1 or not dist.is_initialized():
-        return
-    if not params:
-        return
-    used = torch.tensor([p.grad is not None for p in params], dtype=torch.uint8, device=params[0].device)
-    dist.all_reduce(used, op=dist.ReduceOp.MAX)
-    by_dtype: dict[torch.dtype, list[torch.nn.Parameter]] = {}
-    for p, any_rank in zip(params, used.tolist()):
-        if not any_rank:
-            continue
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        by_dtype.setdefault(p.grad.dtype, []).append(p)
-    n = dist.get_world_size()
-    for group in by_dtype.values():
-        flat = torch.cat([p.grad.reshape(-1) for p in group if p.grad is not None])
-        dist.all_reduce(flat)
-        flat /= n
-        offset = 0
-        for p in group:
-            assert p.grad is not None
-            size = p.grad.numel()
-            p.grad.copy_(flat[offset : offset + size].view_as(p.grad))
-            offset += size
+
+    step_fn: Callable[[torch.nn.Module, Any, Any], Any]
+
+    def __init__(self, model: torch.nn.Module, step: Callable[[torch.nn.Module, Any, Any], Any]) -> None:
+        super().__init__()
+        self.model = model
+        # Not through nn.Module.__setattr__: a step that is itself a Module must not add parameters to DDP's set.
+        self.__dict__["step_fn"] = step
+
+    def forward(self, batch: Any, carry: Any) -> Any:
+        return self.step_fn(self.model, batch, carry)
+
+
+def data_parallel(
+    model: torch.nn.Module, step: Callable[[torch.nn.Module, Any, Any], Any], device: torch.device
+) -> torch.nn.Module:
+    """``StepModule(model, step)``, wrapped in ``DistributedDataParallel`` when the process group is up.
+
+    DDP broadcasts rank 0's parameters and buffers to every rank when it is built and rank 0's buffers again
+    before each synchronised forward (``broadcast_buffers``); it averages gradients over ranks during backward.
+    Gloo on CPU (``device_ids=None``), nccl on CUDA (``device_ids=[this process's GPU]``).
+
+    >>> type(data_parallel(torch.nn.Linear(2, 1), lambda m, b, c: m(b), torch.device("cpu"))).__name__
+    'StepModule'
+    """
+    module = StepModule(model, step)
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return module
+    device_ids = [device.index if device.index is not None else local_rank()] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids)

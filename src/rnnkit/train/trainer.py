@@ -1,6 +1,7 @@
 """The training loop: AdamW, warm-up + schedule, gradient clipping and accumulation, bf16 autocast, validation with
 early stopping, truncated BPTT carry, checkpoints that resume bit for bit, NaN stop, and data parallelism under
-torchrun (each rank trains on its shard; gradients are averaged across ranks before every optimizer step).
+torchrun with ``torch.nn.parallel.DistributedDataParallel`` (each rank trains on its shard; DDP averages the
+gradients over ranks during backward).
 
 Resuming mid-epoch: a checkpoint records the epoch, how many batches of it were consumed, and the RNG state both
 now and at the start of the epoch. On resume the trainer restores the epoch-start RNG state, builds the epoch's
@@ -9,10 +10,12 @@ iterator (so a loader shuffled from the global RNG draws the same order; :func:`
 current RNG state. Checkpoints are written only at optimizer-step boundaries, so no half-accumulated gradient
 is ever lost.
 
-Why not ``torch.nn.parallel.DistributedDataParallel``: its gradient hooks only synchronise when the forward
-goes through the wrapper, and application steps call model methods (``model.loss(batch)``); with the wrapper
-those would fail or, through ``.module``, silently train each rank apart. Averaging after backward costs the
-overlap of communication with backward, which models of this size do not need.
+DDP only synchronises a backward that follows a forward through its wrapper, and application steps call any
+model method (``model.loss(batch)``). So, as PyTorch Lightning does, the wrapped module is
+:class:`~rnnkit.train.distributed.StepModule`, whose ``forward(batch, carry)`` runs ``step(model, batch, carry)``:
+whatever the step computes with the model's parameters is all-reduced by DDP. With ``--grad_accum`` the micro-batches
+before the last of a window run under ``no_sync()`` (gradients accumulate locally; the last backward all-reduces the
+sum). Validation, checkpoints and model files use the unwrapped model, so state_dict keys have no ``module.`` prefix.
 """
 
 from __future__ import annotations
@@ -35,9 +38,8 @@ from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint, warn_confi
 from rnnkit.train.config import FitResult, NonFiniteLossError, StepOutput, TrainConfig
 from rnnkit.train.distributed import (
     all_reduce,
-    average_gradients,
     barrier,
-    broadcast_state,
+    data_parallel,
     init_distributed,
     rank,
     resolve_device,
@@ -64,9 +66,11 @@ class Trainer:
     trainer averages ``step``'s loss and metrics over ``val_loader`` as ``val_loss`` / ``val_<metric>``.
 
     Under torchrun every rank runs the same loop on its shard of the data (see :func:`seeded_loader`); the trainer
-    averages gradients over ranks before each optimizer step, as DDP does, so ``step`` may call any method of the
-    model. Metrics are all-reduced: train means and the default evaluate's are exact (sums of value*n and n); a
-    custom ``evaluate``'s values are averaged over ranks, weighted by its optional ``"n"`` entry (item count).
+    calls ``step`` as the forward of a ``DistributedDataParallel``-wrapped module, so DDP averages the gradients of
+    whatever the step computes (``step`` may call any method of the model; every trainable parameter must get a
+    gradient in each step, as DDP's default ``find_unused_parameters=False`` requires). Metrics are all-reduced:
+    train means and the default evaluate's are exact (sums of value*n and n); a custom ``evaluate``'s values are
+    averaged over ranks, weighted by its optional ``"n"`` entry (item count).
 
     >>> import torch
     >>> from torch import nn
@@ -103,9 +107,10 @@ class Trainer:
         self.rank, self.world_size = rank(), world_size()
         self.is_main = self.rank == 0
         self.model = model.to(self.device)
-        broadcast_state(self.model)  # every rank starts from rank 0's weights
+        # What training batches go through: step(model, batch, carry) as a module's forward, in DDP under torchrun
+        # (DDP copies rank 0's weights to every rank here). Evaluation and checkpoints use self.model itself.
+        self._train_module = data_parallel(self.model, step, self.device)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
-        self._has_buffers = any(True for _ in self.model.buffers())
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=config.lr, weight_decay=config.weight_decay)
         self.step_fn = step
         self.evaluate_fn = evaluate
@@ -154,6 +159,7 @@ class Trainer:
         self._seconds0 = 0.0
         self._t0 = time.perf_counter()
         self._sums: dict[str, float] = {}
+        self._synced = True  # whether the last backward all-reduced (under DDP; always True in one process)
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -306,7 +312,10 @@ class Trainer:
         nonfinite: str | None = None
         for batch in it:
             self.batch_in_epoch += 1
-            out, bad = self._forward_backward(batch)
+            # All-reduce only on a window's last micro-batch; without len(loader) the epoch's last is unknown, so
+            # every micro-batch syncs (same result: all-reducing the accumulated grad again adds the new mean).
+            ends_window = window + 1 == cfg.grad_accum or self.batch_in_epoch == self._batches_per_epoch
+            out, bad = self._forward_backward(batch, sync=ends_window or self._batches_per_epoch is None)
             nonfinite = nonfinite or bad
             window += 1
             if window == cfg.grad_accum:
@@ -353,12 +362,16 @@ class Trainer:
         return self._stop_reason()
 
     # ----------------------------------------------------------------------------------------------- steps
-    def _forward_backward(self, batch: Any) -> tuple[StepOutput, str | None]:
+    def _forward_backward(self, batch: Any, sync: bool) -> tuple[StepOutput, str | None]:
         batch = to_device(batch, self.device)
-        with self._autocast():
-            out = self.step_fn(self.model, batch, self.carry)
-        loss = check_output(out)
-        (loss / self.config.grad_accum if self.config.grad_accum > 1 else loss).backward()
+        module = self._train_module
+        ddp = module if isinstance(module, nn.parallel.DistributedDataParallel) else None
+        with ddp.no_sync() if ddp is not None and not sync else contextlib.nullcontext():
+            with self._autocast():
+                out = module(batch, self.carry)  # = step(model, batch, carry), through DDP under torchrun
+            loss = check_output(out)
+            (loss / self.config.grad_accum if self.config.grad_accum > 1 else loss).backward()
+        self._synced = ddp is None or sync
         # Detach after every backward: the next batch's graph must stop here (the previous one is freed).
         self.carry = detach(out.carry)
         value = float(loss.detach())
@@ -380,7 +393,8 @@ class Trainer:
             flag = all_reduce(flag.to(self.device), "max").cpu()
         if flag[0]:
             self._raise_nonfinite(nonfinite or "non-finite loss on another rank")
-        average_gradients(self._params)  # under torchrun: the mean over ranks, as DDP would
+        if self.distributed:
+            self._check_synced()
         if window < cfg.grad_accum:  # partial window: the loss was divided by grad_accum, not by window
             for p in self._params:
                 if p.grad is not None:
@@ -392,10 +406,28 @@ class Trainer:
                 self._raise_nonfinite(f"non-finite gradient norm ({norm})")
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        if self.distributed and self._has_buffers:
-            broadcast_state(self.model, buffers_only=True)  # rank 0's running statistics, as DDP does
         self.step += 1
         return self._sums.get("train_loss", 0.0) / max(self._sums.get("n", 1.0), 1e-12)
+
+    def _check_synced(self) -> None:
+        """Under DDP: the window's last backward all-reduced, and reached every trainable parameter."""
+        if not self._synced:
+            raise ValueError(
+                f"the train loader yielded {self.batch_in_epoch} batches in epoch {self.epoch} but its len() is "
+                f"{self._batches_per_epoch}; with --grad_accum {self.config.grad_accum} under torchrun the trainer "
+                "needs len() to be exact to know which micro-batch all-reduces the gradients"
+            )
+        unused = [name for name, p in self.model.named_parameters() if p.requires_grad and p.grad is None]
+        if unused:  # DDP (find_unused_parameters=False) left these buckets unreduced: the step would be unsynced
+            raise ValueError(
+                f"under torchrun every trainable parameter must get a gradient in each step; {len(unused)} got none "
+                f"at optimizer step {self.step + 1}: {', '.join(unused[:10])}. Use them in the step's loss or "
+                "freeze them (requires_grad_(False))"
+            )
+        if isinstance(self._train_module, nn.parallel.DistributedDataParallel):
+            # Any other bucket DDP could not finish (say, a parameter the step used only in an earlier micro-batch):
+            # raise DDP's own error now rather than step with some gradients unsynchronised.
+            self._train_module._check_reducer_finalized()
 
     def _raise_nonfinite(self, what: str) -> None:
         where = f"optimizer step {self.step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch})"
