@@ -3,7 +3,7 @@
 Official train/test splits, both run in this process, one after the other: test accuracy and wall time
 (loading, training and predicting). Prints a table and appends it to benchmarks/RESULTS.md with the machine.
 
-    flock /tmp/rnnkit-bench.lock .venv/bin/python benchmarks/classify.py
+    .venv/bin/python benchmarks/classify.py
 
 RocketClassifier cannot take unequal-length series, so JapaneseVowels (7-29 steps) is zero-padded at the end to
 its longest length for it (the best of zero / edge padding and resizing that we measured, 0.97 vs 0.85 / 0.83);
@@ -100,7 +100,7 @@ def main() -> None:
     section = (
         f"\n## Classification: rnnkit defaults vs ROCKET ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
         f"Machine: {machine()}\n\n"
-        "Command: `flock /tmp/rnnkit-bench.lock .venv/bin/python benchmarks/classify.py`. rnnkit: "
+        "Command: `.venv/bin/python benchmarks/classify.py`. rnnkit: "
         "`rnnkit classify train --dataset NAME` with every default (an ensemble of 3 bidirectional GRUs, 64 units, "
         "first differences as extra channels, patches to at most 32 steps, last+mean+max pooling, 100 epochs, "
         "one torch thread); ROCKET: `RocketClassifier(random_state=seed, n_jobs=-1)` (10,000 kernels). Seconds "

@@ -6,7 +6,7 @@ metrics on scaled values, every test window scored (stride 1). Each horizon trai
 (--budget minutes) with early stopping on the validation MSE; the model kept is the best on validation.
 The 80% interval coverage comes from a second SegRNN with a Gaussian head (--coverage_horizon).
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/forecast_ett.py --horizons 96,192,336,720 --budget 9
+    python benchmarks/forecast_ett.py --horizons 96,192,336,720 --budget 9
 
 Appends a table to benchmarks/RESULTS.md.
 """
@@ -142,7 +142,7 @@ def main() -> None:
     print(table)
     print("\n".join(notes))
     if not args.no_append:
-        cmd = "flock /tmp/rnnkit-bench.lock python benchmarks/forecast_ett.py " + " ".join(sys.argv[1:])
+        cmd = "python benchmarks/forecast_ett.py " + " ".join(sys.argv[1:])
         title = "Forecasting: ETTh1, LTSF protocol, look-back 96" + ("" if rows else " (interval coverage only)")
         append_results(title, table if rows else "", cmd.strip(), "\n\n".join(notes))
     print(machine())

@@ -9,7 +9,7 @@ darts' BlockRNNModel (LSTM, 64 units, one layer, the same look-back/horizon, its
 training rows, early stopping on the validation rows) is scored on exactly the same test forecasts with
 ``historical_forecasts(retrain=False)``; needs the ``bench`` extra (``pip install -e '.[bench]' -c constraints.txt``).
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/forecast_weather.py
+    python benchmarks/forecast_weather.py
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def main() -> None:
     print(table)
     print(notes)
     if not args.no_append:
-        cmd = "flock /tmp/rnnkit-bench.lock python benchmarks/forecast_weather.py " + " ".join(sys.argv[1:])
+        cmd = "python benchmarks/forecast_weather.py " + " ".join(sys.argv[1:])
         append_results("Forecasting: Melbourne daily minimum temperature, horizon 7", table, cmd.strip(), notes)
     print(machine())
 

@@ -3,7 +3,7 @@
 
 Weights are random (speed does not depend on them); vocabulary 65 (tiny-shakespeare's characters).
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/text_generate.py [--new 1000] [--naive_new 200] [--prompt 100]
+    python benchmarks/text_generate.py [--new 1000] [--naive_new 200] [--prompt 100]
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ def main() -> None:
         append_results(
             "Text generation speed (2x512 LSTM, batch 1, CPU)",
             table,
-            f"flock /tmp/rnnkit-bench.lock python benchmarks/text_generate.py --new {args.new} "
-            f"--naive_new {args.naive_new} --prompt {args.prompt}",
+            f"python benchmarks/text_generate.py --new {args.new} --naive_new {args.naive_new} --prompt {args.prompt}",
             notes,
         )
 

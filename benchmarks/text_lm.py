@@ -6,7 +6,7 @@ validation stream, state carried across windows). The baseline is the usual hand
 the training text, each starting from a zero state (no truncated-BPTT carry), constant learning rate, no
 clipping. Both clocks include their validations.
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/text_lm.py [--minutes 15]
+    python benchmarks/text_lm.py [--minutes 15]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def main() -> None:
         f"Budget {args.minutes} min each, run one after the other (rnnkit first). Model: {cfg.num_layers}x"
         f"{cfg.hidden_size} LSTM, embedding {cfg.embed_size}, bptt {cfg.bptt}, batch {cfg.batch_size}, lr {cfg.lr}. "
         f"Target val loss <= 1.50: {'met' if metrics['val_loss'] <= 1.5 else 'NOT met'}. {reached}\n"
-        f"Machine at the start: {start_machine}. Other engineers' jobs were running on the same 2 cores.\n\n"
+        f"Machine at the start: {start_machine}. Other jobs were running on the same 2 cores.\n\n"
         f"rnnkit validation curve (time, val loss): {curve}\n\n"
         + "\n\n".join(
             f"Sample {i + 1} (temperature 0.8, seed {i}):\n\n```\nROMEO:\n{s}\n```" for i, s in enumerate(samples)
@@ -135,7 +135,7 @@ def main() -> None:
         append_results(
             f"Char-level tiny-shakespeare, {args.minutes:g}-minute CPU budget: rnnkit vs a plain PyTorch loop",
             table,
-            f"flock /tmp/rnnkit-bench.lock python benchmarks/text_lm.py --minutes {args.minutes:g}",
+            f"python benchmarks/text_lm.py --minutes {args.minutes:g}",
             notes,
         )
 

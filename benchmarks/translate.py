@@ -1,7 +1,7 @@
 """English -> French on eng-fra (Tatoeba): BLEU and chrF (sacrebleu) on a fixed held-out 10%, with attention
 and without, each trained for the same CPU time budget by `rnnkit translate train`.
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/translate.py [--minutes 20] [--attention general none]
+    python benchmarks/translate.py [--minutes 20] [--attention general none]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def main() -> None:
         "`rnnkit translate train` (1-layer bidirectional GRU encoder 256, GRU decoder, embeddings 128, batch 64). "
         f"Test: the fixed held-out 10% (split seed 0), decoded with beam width {args.beam_width}. "
         f"Target BLEU >= 25. sacrebleu signatures: {signature}.\nMachine at the start: {start_machine}; "
-        "other engineers' jobs shared the 2 cores.\n\nExamples (beam 5), for 'I am cold.' / 'We are going to the "
+        "other jobs shared the 2 cores.\n\nExamples (beam 5), for 'I am cold.' / 'We are going to the "
         "beach tomorrow.' / 'She doesn't like cats.':\n\n" + "\n".join(f"- {e}" for e in examples)
     )
     print(table)
@@ -70,8 +70,7 @@ def main() -> None:
         append_results(
             f"Translation eng->fra, {args.minutes:g} min CPU per model: attention vs none",
             table,
-            f"flock /tmp/rnnkit-bench.lock python benchmarks/translate.py --minutes {args.minutes:g} "
-            f"--attention {' '.join(args.attention)}",
+            f"python benchmarks/translate.py --minutes {args.minutes:g} --attention {' '.join(args.attention)}",
             notes,
         )
 
