@@ -84,19 +84,23 @@ def _anchor(i: int) -> str:
     return f"section-{i + 1}"
 
 
+def cpu_name() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _machine() -> str:
     import torch
 
     from rnnkit import __version__
 
-    cpu = platform.processor() or platform.machine()
-    try:  # the CPU model name, on Linux
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return (
         f"rnnkit {__version__}, torch {torch.__version__}, Python {platform.python_version()}, "
         f"{platform.system()} on {cpu} ({os.cpu_count()} cores)"
