@@ -5,7 +5,7 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 """
 
 from rnnkit.classify.model import SequenceClassifier
-from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, SegRNN
+from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
 from rnnkit.text.classify import TextClassifier
 from rnnkit.text.lm import LanguageModel
 from rnnkit.text.seq2seq import Seq2Seq
@@ -13,6 +13,7 @@ from rnnkit.text.seq2seq import Seq2Seq
 __all__ = [
     "AutoregressiveRNN",
     "DirectRNN",
+    "ForecastEnsemble",
     "LanguageModel",
     "SegRNN",
     "Seq2Seq",

@@ -16,6 +16,7 @@ from rnnkit.forecast.pipeline import future_frame
 from rnnkit.forecast.windows import backtest_index
 
 TINY = ["--epochs", "2", "--d_model", "16", "--hidden_size", "16", "--quiet", "true", "--batch_size", "16"]
+TINY += ["--ensemble", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,15 @@ def test_bad_column_through_the_cli(air, capsys, tmp_path):
         "rnnkit forecast train: error: target column(s) ['Passengers'] not found; "
         "the table has columns ['Month', '#Passengers']"
     )
+
+
+def test_train_an_ensemble_and_reload_it(air, tmp_path):
+    argv = ["forecast", "train", "--csv", air, "--target", "#Passengers", "--lookback", "24", "--horizon", "12"]
+    assert main([*argv, "--out", str(tmp_path), *TINY, "--ensemble", "2"]) == 0
+    m = read(tmp_path / "metrics.json")
+    assert m["ensemble"] == 2 and len(m["best_val"]) == 2
+    assert (tmp_path / "run" / "member0").is_dir() and (tmp_path / "run" / "member1").is_dir()
+    model = load_forecaster(tmp_path)
+    assert read(tmp_path / "model" / "config.json")["kind"] == "forecast.ensemble" and len(model.members) == 2
+    assert main(["forecast", "eval", "--model", str(tmp_path), "--csv", air, "--out", str(tmp_path / "ev")]) == 0
+    assert read(tmp_path / "ev" / "metrics.json")["model"]["mae"] == pytest.approx(m["test"]["model"]["mae"], 1e-5)

@@ -170,3 +170,60 @@ def test_save_load_round_trip(tmp_path, name):
     with torch.no_grad():
         torch.testing.assert_close(loaded(b), want)
     np.testing.assert_equal(loaded.model_config(), model.model_config())
+
+
+def _members(head: str, n: int = 3, name: str = "segrnn") -> list:
+    members = []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        members.append(make_model(name, head=head, **kwargs(name)).eval())
+    return members
+
+
+@pytest.mark.parametrize("head", ["point", "median", "quantile"])
+def test_ensemble_averages_the_members(head):
+    from rnnkit.forecast.models import ForecastEnsemble
+
+    members = _members(head)
+    b = batch()
+    with torch.no_grad():
+        got = ForecastEnsemble(members).eval()(b)
+        want = sum(m(b) for m in members) / 3
+    torch.testing.assert_close(got, want)
+
+
+def test_gaussian_ensemble_matches_the_mixture_moments():
+    """Against the moments of the equal-weight mixture, estimated from 200k draws of it."""
+    from rnnkit.forecast.models import ForecastEnsemble
+
+    members = _members("gaussian")
+    b = batch(b=1)
+    with torch.no_grad():
+        params = torch.stack([m(b) for m in members])  # (M, 1, H, C, 2)
+        got = ForecastEnsemble(members).eval()(b)
+    g = torch.Generator().manual_seed(0)
+    pick = torch.randint(0, 3, (200_000, 1, H, C), generator=g)
+    mu = params[..., 0].gather(0, pick)  # one member per draw
+    sigma = params[..., 1].gather(0, pick)
+    draws = mu + sigma * torch.randn(mu.shape, generator=g)
+    torch.testing.assert_close(got[..., 0], draws.mean(0, keepdim=True)[0], atol=0.02, rtol=0.0)
+    torch.testing.assert_close(got[..., 1], draws.std(0, keepdim=True)[0], atol=0.02, rtol=0.02)
+
+
+def test_ensemble_save_load_and_errors(tmp_path):
+    from rnnkit.forecast.models import ForecastEnsemble
+
+    ens = ForecastEnsemble(_members("quantile", 2), meta={"targets": ["a", "b", "c"]}).eval()
+    b = batch()
+    ens.save(tmp_path / "e")
+    loaded = load_model(tmp_path / "e")
+    assert isinstance(loaded, ForecastEnsemble) and len(loaded.members) == 2
+    assert loaded.meta == {"targets": ["a", "b", "c"]}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(b), ens(b))
+    with pytest.raises(ValueError, match="Student-t members cannot be combined"):
+        ForecastEnsemble(_members("studentt", 2))
+    with pytest.raises(ValueError, match="ensemble members disagree on horizon"):
+        ForecastEnsemble([_members("point", 1)[0], make_model("segrnn", **kwargs("segrnn", horizon=3))])
+    with pytest.raises(ValueError, match="expected at least one member"):
+        ForecastEnsemble([])

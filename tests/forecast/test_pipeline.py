@@ -62,3 +62,57 @@ def test_calibration_makes_validation_coverage_nominal():
     assert 0.8 <= got <= 0.8 + 2 / n and scale > 0
     # Another level is left as the head gives it.
     assert evaluate(model, prep, "val", level=0.5, baselines=False)[0]["model"]["coverage_50"] != got
+
+
+def _volatile(n: int = 400) -> pd.DataFrame:
+    """A noisy sine whose noise triples early in the test rows (the last 20%): validation calm, test wild."""
+    rng = np.random.default_rng(1)
+    noise = rng.normal(size=n) * np.where(np.arange(n) < 0.85 * n, 0.3, 0.9)
+    return pd.DataFrame({"t": pd.date_range("2024-01-01", periods=n, freq="h"), "y": np.sin(np.arange(n) / 5) + noise})
+
+
+def _gaussian_model(prep):  # type: ignore[no-untyped-def]
+    import torch
+
+    from rnnkit.forecast.models import SegRNN
+
+    torch.manual_seed(0)
+    # Untrained, and without RevIN, so its interval widths do not follow the input's volatility by themselves.
+    return SegRNN(lookback=8, horizon=4, num_targets=1, seg_len=4, d_model=8, head="gaussian", revin=False)
+
+
+def test_rolling_scales_use_only_truths_known_at_each_origin():
+    import torch
+
+    from rnnkit.forecast.pipeline import _conformity, _windows, predict_params, rolling_scales
+
+    prep = prepare(load_series(_volatile(), "y", time_col="t"), 8, 4)
+    model = _gaussian_model(prep)
+    index, K = prep.index("test"), 7  # K < 20: the quantile is refitted at every origin
+    got = rolling_scales(model, prep, index, 0.8, K)
+    # Brute force: the windows of validation + test whose horizon ends before the window's first forecast step.
+    pool = np.concatenate([prep.index("val"), index])
+    params = torch.from_numpy(predict_params(model, prep.data, pool))
+    scores = _conformity(model, params, _windows(prep, pool)["y"], 0.8)
+    for i, (_, start) in enumerate(index):
+        known = [j for j, (_, s) in enumerate(pool) if s + 4 <= start][-K:]
+        values = scores[known].ravel()
+        q = np.ceil((len(values) + 1) * 0.8) / len(values)
+        assert got[i] == pytest.approx(np.quantile(values, min(1.0, q)))
+    # No look-ahead: changing every truth from the 10th test origin on leaves the first 10 factors as they were.
+    first = index[10, 1] + prep.lookback
+    prep.data.target[first:, 0] += 5.0  # the windows read their targets from this scaled array
+    again = rolling_scales(model, prep, index, 0.8, K)
+    assert np.array_equal(again[:11], got[:11]) and not np.array_equal(again, got)
+
+
+def test_rolling_calibration_follows_a_change_of_volatility():
+    from rnnkit.forecast.pipeline import calibrate
+
+    prep = prepare(load_series(_volatile(), "y", time_col="t"), 8, 4)
+    model = _gaussian_model(prep)
+    calibrate(model, prep, 0.8)  # fitted on the calm validation range
+    split = evaluate(model, prep, "test", baselines=False)[0]["model"]["coverage_80"]
+    rolling = evaluate(model, prep, "test", baselines=False, rolling=30)[0]["model"]["coverage_80"]
+    assert split < 0.7  # too narrow once the noise triples
+    assert abs(rolling - 0.8) < abs(split - 0.8) and 0.7 <= rolling <= 0.9

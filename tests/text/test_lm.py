@@ -33,6 +33,24 @@ def test_stream_batches_rows_are_contiguous_across_batches() -> None:
         assert torch.equal(y, x + 1)
 
 
+def test_stream_batches_random_shift_rotates_the_stream_each_epoch() -> None:
+    torch.manual_seed(0)
+    data = torch.arange(1001)
+    batches = StreamBatches(data, batch_size=4, bptt=7, random_shift=True)
+    epochs = [list(batches) for _ in range(3)]
+    for epoch in epochs:
+        assert len(epoch) == len(batches)  # the same number of windows every epoch
+        rows = torch.cat([x for x, _ in epoch], dim=1).flatten()  # the 1000 tokens, rotated
+        assert sorted(rows.tolist()) == list(range(1000))
+        seams = torch.nonzero(rows.diff() != 1).flatten().tolist()
+        assert len(seams) <= 1  # at most one seam, where the end (999) meets the start (0)
+        assert rows[seams[0] + 1] == 0 if seams else rows[0] == 0
+        for x, y in epoch:
+            assert torch.equal(y, x + 1)  # every pair is a true next-token pair, the seam included
+    starts = {int(epoch[0][0][0, 0]) for epoch in epochs}
+    assert len(starts) == 3  # each epoch starts its rows elsewhere
+
+
 def test_stream_batches_too_short() -> None:
     with pytest.raises(ValueError) as err:
         StreamBatches(torch.arange(5), batch_size=4, bptt=2)

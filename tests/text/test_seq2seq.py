@@ -122,6 +122,38 @@ def test_shared_eng_fra_last_line_is_reported() -> None:
     assert len(pairs.sources) == n_lines - 1
 
 
+def test_held_out_sentences_never_reach_training_and_keep_every_translation() -> None:
+    from rnnkit.text.translate_cli import grouped_references, held_out_split, source_key
+
+    pairs = read_pairs(rnnkit.data_dir("eng-fra", "fra.txt"))
+    train, test = held_out_split(pairs, 0.1, seed=0)
+    assert (train, test) == held_out_split(pairs, 0.1, seed=0) and sorted(train + test) == list(range(len(pairs.sources)))
+    train_keys = {source_key(pairs.sources[i]) for i in train}
+    test_keys = {source_key(pairs.sources[i]) for i in test}
+    assert not train_keys & test_keys
+    assert len(test_keys) == round(0.1 * len(train_keys | test_keys))
+    sources, refs = grouped_references(pairs, test)
+    assert len(sources) == len(test_keys) and sum(len(r) for r in refs) == len(test)
+    assert max(len(r) for r in refs) > 1  # Tatoeba gives many sentences several translations
+    # A pair split would have leaked most held-out sentences into training under another translation.
+    _, by_pair = split_indices(len(pairs.sources), 0.1, seed=0)
+    by_pair_keys = {source_key(pairs.sources[i]) for i in by_pair}
+    leaked = by_pair_keys & {source_key(pairs.sources[i]) for i in set(range(len(pairs.sources))) - set(by_pair)}
+    assert len(leaked) > 0.3 * len(by_pair_keys)
+
+
+def test_bleu_uses_every_reference() -> None:
+    from rnnkit.text.translate_cli import score
+
+    hyps = ["Courez vite , Tom !", "Il fait très froid ici ."]
+    one = score(hyps, ["Cours vite , Tom !", "Il fait très froid ici ."])
+    every = score(hyps, [["Cours vite , Tom !", "Courez vite , Tom !"], ["Il fait très froid ici ."]])
+    assert every["bleu"] == 100.0 and one["bleu"] < every["bleu"]
+    assert every["bleu_signature"].startswith("nrefs:var|") or every["bleu_signature"].startswith("nrefs:2|")
+    with pytest.raises(ValueError, match="expected one or more references for each of 2 hypotheses"):
+        score(hyps, [["Cours vite , Tom !"], []])
+
+
 def test_split_is_fixed() -> None:
     train, test = split_indices(100, 0.1, seed=0)
     assert (train, test) == split_indices(100, 0.1, seed=0)
@@ -135,14 +167,15 @@ def test_translate_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     tiny = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "8", "--max_steps", "6", "--quiet", "true"]
     assert main(["translate", "train", "--pairs", str(path), "--out", str(out), "--attention", "dot", *tiny]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"bleu", "chrf", "bleu_signature"} <= set(metrics) and metrics["test_pairs"] == 3
-    assert metrics["bleu_signature"].startswith("nrefs:1|")
+    # 6 distinct sources x 5 copies: 10% of the sources is 1 sentence, held out with its 5 pairs as references.
+    assert {"bleu", "chrf", "bleu_signature"} <= set(metrics) and metrics["test_pairs"] == 5
+    assert metrics["test_sentences"] == 1 and metrics["bleu_signature"].startswith("nrefs:5|")
     capsys.readouterr()
     heatmap = tmp_path / "attn.png"
     assert main(["translate", "run", "--model", str(out), "--text", "I am cold.", "--heatmap", str(heatmap)]) == 0
     assert heatmap.stat().st_size > 1000
     assert main(["translate", "eval", "--model", str(out), "--pairs", str(path), "--out", str(tmp_path / "e")]) == 0
-    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["sentences"] == 3
+    assert json.loads((tmp_path / "e" / "metrics.json").read_text())["sentences"] == 1
     assert main(["translate", "train", "--pairs", str(path), "--out", str(out), "--attention", "luong"]) == 2
     assert capsys.readouterr().err.endswith(
         "error: expected --attention to be one of bahdanau, dot, general, none, got 'luong'\n"

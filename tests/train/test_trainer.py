@@ -327,6 +327,30 @@ def test_time_budget_stops_at_the_end_of_the_crossing_step(tmp_path: Path) -> No
     assert load_checkpoint(tmp_path / "last.ckpt")["step"] == result.steps
 
 
+def test_time_budget_anneals_the_learning_rate_with_the_clock() -> None:
+    """Epochs allow 400 steps but the budget ends far sooner: the lr must still decay with the time spent."""
+
+    def slow_step(model: torch.nn.Module, batch: Any, carry: Any) -> StepOutput:
+        time.sleep(0.01)
+        return toy_step(model, batch, carry)
+
+    seen: list[tuple[float, float]] = []  # (fraction of the budget spent before the step, lr used by the step)
+
+    class Record(Callback):
+        def on_step_end(self, trainer: Trainer, step: int, output: StepOutput) -> None:
+            seen.append((trainer._time_fraction or 0.0, trainer.optimizer.param_groups[0]["lr"]))
+
+    cfg = TrainConfig(epochs=100, lr=0.1, schedule="cosine", time_budget=0.5 / 60, quiet=True)  # 0.5 s, 4 steps/epoch
+    result = Trainer(make_model(), cfg, step=slow_step, callbacks=[Record()]).fit(DataLoader(TRAIN, batch_size=16))
+    assert result.stopped_reason == "time_budget" and result.steps < 100
+    lrs = [lr for _, lr in seen]
+    assert lrs[0] == pytest.approx(0.1)
+    assert all(b <= a for a, b in zip(lrs, lrs[1:]))  # monotone decay
+    assert lrs[-1] < 0.01  # near zero at the end of the budget, though only a fraction of the 400 steps ran
+    by_steps = LRSchedule(None, "cosine", warmup_steps=0, total_steps=400).factor(result.steps - 1) * 0.1
+    assert lrs[-1] < by_steps / 5
+
+
 def test_max_steps_and_callback_stop() -> None:
     result = Trainer(make_model(), TrainConfig(epochs=100, max_steps=3, quiet=True), step=toy_step).fit(
         DataLoader(TRAIN, batch_size=16)

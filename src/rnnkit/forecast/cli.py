@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 
 from rnnkit.forecast.data import GAP_METHODS, MISSING_METHODS, SeriesSet, load_series, season_of
 from rnnkit.forecast.heads import HEADS
-from rnnkit.forecast.models import MODELS, Forecaster, make_model
+from rnnkit.forecast.models import MODELS, ForecastEnsemble, Forecaster, make_model
 from rnnkit.forecast.pipeline import PROTOCOLS, Prepared, calibrate, evaluate, future_frame, model_meta, prepare
 from rnnkit.forecast.plots import plot_forecast
 from rnnkit.forecast.scale import StandardScaler
@@ -94,6 +95,9 @@ class TrainCommand(DataArgs):
     """Central prediction-interval level reported (coverage) and plotted."""
     calibrate: bool = True
     """Rescale the --level intervals so they cover --level of the validation windows (probabilistic heads)."""
+    rolling: int | None = 500
+    """Intervals of the scored windows calibrated on the last N windows whose truth was known at each origin
+    (rolling conformal; validation windows count); None: the factor fitted on validation when training."""
     protocol: str = "holdout"
     """ltsf: literature borders (ETTh*/ETTm*: 12/4/4 months; else 70/10/20), metrics on scaled values.
     holdout: --val_frac/--test_frac by rows, metrics in the data's units."""
@@ -117,6 +121,10 @@ class TrainCommand(DataArgs):
     """Minutes of training at most."""
     max_steps: int | None = None
     """Optimizer steps at most."""
+    ensemble: int = 3
+    """Train this many models from seeds --seed, --seed+1, ... and forecast with their combination (their mean
+    forecast; averaged quantiles; the moment-matched Gaussian); --time_budget is shared among them. Three remove
+    most of one network's seed-to-seed variance (benchmarks/RESULTS.md); 1 trains a single model, 3x faster."""
     seed: int = 0
     """Random seed."""
     device: str = "auto"
@@ -127,6 +135,8 @@ class TrainCommand(DataArgs):
     def __post_init__(self) -> None:
         if not self.csv:
             raise ValueError("--csv is required: a CSV or Parquet file with a time column")
+        if self.rolling is not None and self.rolling < 1:
+            raise ValueError(f"--rolling must be a positive number of windows or None; got {self.rolling}")
         if not self.target:
             raise ValueError("--target is required: the column(s) to forecast, e.g. --target OT or --target a,b")
         _choice("model", self.model, MODELS)
@@ -134,7 +144,7 @@ class TrainCommand(DataArgs):
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("missing", self.missing, MISSING_METHODS)
         _choice("gaps", self.gaps, GAP_METHODS)
-        for flag in ("lookback", "horizon", "epochs", "batch_size"):
+        for flag in ("lookback", "horizon", "epochs", "batch_size", "ensemble"):
             value = getattr(self, flag)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"--{flag} must be a positive integer; got {value!r}")
@@ -249,23 +259,33 @@ def train(cfg: TrainCommand) -> dict:
         kwargs.update(seg_len=cfg.seg_len or _seg_len(cfg.lookback, cfg.horizon), d_model=cfg.d_model)
     else:
         kwargs.update(hidden_size=cfg.hidden_size, num_layers=cfg.num_layers)
-    model = make_model(cfg.model, **kwargs)
-    tc = TrainConfig(
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        early_stopping=cfg.early_stopping,
-        time_budget=cfg.time_budget,
-        max_steps=cfg.max_steps,
-        seed=cfg.seed,
-        device=cfg.device,
-        quiet=cfg.quiet,
-    )
     from rnnkit.forecast.pipeline import train as fit
 
-    result = fit(model, prep, tc, run_dir=out / "run", run_config=dataclasses.asdict(cfg))
-    model.cpu()
+    members, results_fit = [], []
+    start = time.perf_counter()
+    for i in range(cfg.ensemble):
+        budget = None
+        if cfg.time_budget is not None:  # what is left, shared among the members still to train
+            budget = max(cfg.time_budget - (time.perf_counter() - start) / 60, 1e-3) / (cfg.ensemble - i)
+        seed_everything(cfg.seed + i)
+        member = make_model(cfg.model, **kwargs)
+        tc = TrainConfig(
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            early_stopping=cfg.early_stopping,
+            time_budget=budget,
+            max_steps=cfg.max_steps,
+            seed=cfg.seed + i,
+            device=cfg.device,
+            quiet=cfg.quiet,
+        )
+        run_dir = out / "run" if cfg.ensemble == 1 else out / "run" / f"member{i}"
+        results_fit.append(fit(member, prep, tc, run_dir=run_dir, run_config=dataclasses.asdict(cfg)))
+        members.append(member.cpu())
+    model = members[0] if cfg.ensemble == 1 else ForecastEnsemble(members)
+    result = results_fit[0]
     if cfg.calibrate and model.head.intervals and len(prep.index("val")):
         calibrate(model, prep, cfg.level)
     model.save(out / "model")
@@ -275,15 +295,18 @@ def train(cfg: TrainCommand) -> dict:
         "model": cfg.model,
         "lookback": cfg.lookback,
         "horizon": cfg.horizon,
-        "train_seconds": result.seconds,
-        "steps": result.steps,
-        "stopped": result.stopped_reason,
-        "best_val": {k: v for k, v in result.best_metrics.items() if k.startswith("val_")},
+        "ensemble": cfg.ensemble,
+        "train_seconds": sum(r.seconds for r in results_fit),
+        "steps": sum(r.steps for r in results_fit),
+        "stopped": result.stopped_reason if cfg.ensemble == 1 else [r.stopped_reason for r in results_fit],
+        "best_val": {k: v for k, v in result.best_metrics.items() if k.startswith("val_")}
+        if cfg.ensemble == 1
+        else [{k: v for k, v in r.best_metrics.items() if k.startswith("val_")} for r in results_fit],
         "windows": {split: len(prep.index(split)) for split in ("train", "val", "test")},
         "interval_calibration": model.meta.get("interval_calibration"),
     }
     if len(prep.index("test")):
-        results, arrays = evaluate(model, prep, "test", level=cfg.level, season=season)
+        results, arrays = evaluate(model, prep, "test", level=cfg.level, season=season, rolling=cfg.rolling)
         metrics["test"] = results
         _plot_window(prep, arrays, out / "forecast_test.png", f"{cfg.model}: last test window", cfg.level)
         print(_table(results))
@@ -301,10 +324,15 @@ class ModelCommand(DataArgs):
     """Output directory (default: a sub-directory of --model named after the command)."""
     level: float | None = None
     """Central interval level (default: the one the model was trained with)."""
+    rolling: int | None = 500
+    """Intervals of the scored windows calibrated on the last N windows whose truth was known at each origin
+    (rolling conformal; validation windows count); None: the factor fitted on validation when training."""
 
     def __post_init__(self) -> None:
         if not self.model:
             raise ValueError("--model is required: a directory written by `rnnkit forecast train`")
+        if self.rolling is not None and self.rolling < 1:
+            raise ValueError(f"--rolling must be a positive number of windows or None; got {self.rolling}")
         if not self.csv:
             raise ValueError("--csv is required: the series to forecast")
         _choice("missing", self.missing, MISSING_METHODS)
@@ -401,7 +429,7 @@ def eval_(cfg: EvalCommand) -> dict:
     meta = model.meta
     prep = _prepare_from(model, _load(cfg, meta), cfg.csv)
     level = cfg.level or meta.get("level", 0.8)
-    results, arrays = evaluate(model, prep, cfg.split, level=level, season=meta.get("season"))
+    results, arrays = evaluate(model, prep, cfg.split, level=level, season=meta.get("season"), rolling=cfg.rolling)
     out = _out(cfg, "eval")
     _plot_window(prep, arrays, out / f"forecast_{cfg.split}.png", f"last {cfg.split} window", level)
     metrics = {"split": cfg.split, "units": "scaled" if prep.protocol == "ltsf" else "data", **results}
@@ -434,7 +462,9 @@ def backtest(cfg: BacktestCommand) -> dict:
     stride = cfg.stride or model.horizon
     index = backtest_index([len(s) for s in prep.series.series], model.lookback, model.horizon, cfg.windows, stride)
     level = cfg.level or meta.get("level", 0.8)
-    results, arrays = evaluate(model, prep, index=index, level=level, season=meta.get("season"))
+    results, arrays = evaluate(
+        model, prep, index=index, level=level, season=meta.get("season"), rolling=cfg.rolling
+    )
     per_origin = []
     for i, (k, start) in enumerate(index):
         s = prep.series.series[k]

@@ -58,6 +58,11 @@ class Head:
     def quantile(self, params: Tensor, q: float) -> Tensor:
         raise ValueError(f"the {self.name!r} head gives no intervals; train with --head gaussian|studentt|quantile")
 
+    def combine(self, params: Tensor) -> Tensor:
+        """One forecast from M members' parameters (M, ..., K): their mean (for a quantile head, the average of
+        the members' quantiles: Vincentization)."""
+        return params.mean(dim=0)
+
     def config(self) -> dict:
         return {"head": self.name}
 
@@ -87,6 +92,13 @@ class GaussianHead(Head):
         z = math.sqrt(2.0) * torch.erfinv(torch.tensor(2 * q - 1, dtype=params.dtype))
         return params[..., 0] + z * params[..., 1]
 
+    def combine(self, params: Tensor) -> Tensor:
+        """The Gaussian with the mean and variance of the members' equal-weight mixture."""
+        mu, sigma = params[..., 0], params[..., 1]
+        mean = mu.mean(dim=0)
+        var = (sigma**2 + mu**2).mean(dim=0) - mean**2
+        return torch.stack([mean, var.clamp_min(1e-8).sqrt()], dim=-1)
+
 
 class StudentTHead(Head):
     name, num_params, intervals = "studentt", 3, True
@@ -106,6 +118,9 @@ class StudentTHead(Head):
 
         t = torch.from_numpy(np.asarray(stdtrit(params[..., 2].detach().cpu().double().numpy(), q)))
         return params[..., 0] + t.to(params) * params[..., 1]
+
+    def combine(self, params: Tensor) -> Tensor:
+        raise ValueError("Student-t members cannot be combined into one Student-t; ensemble a gaussian or quantile head")
 
 
 class QuantileHead(Head):

@@ -281,6 +281,67 @@ class SegRNN(Forecaster):
         return raw
 
 
+@register_model("forecast.ensemble")
+class ForecastEnsemble(Forecaster):
+    """Several forecasters of one configuration trained from different seeds, forecasting as one.
+
+    The members' outputs are combined by their head (:meth:`~rnnkit.forecast.heads.Head.combine`): the mean
+    forecast for point and median heads, averaged quantiles for the quantile head, the moment-matched mixture
+    for the Gaussian head. Averaging seeds removes much of one network's variance, which is most of what
+    separates a run from the next on small long-horizon data sets such as ETTh1 (benchmarks/RESULTS.md).
+
+    >>> members = [SegRNN(lookback=24, horizon=12, num_targets=3, seg_len=6, d_model=16).eval() for _ in range(2)]
+    >>> ens = ForecastEnsemble(members)
+    >>> x = {"x": torch.randn(2, 24, 3)}
+    >>> torch.allclose(ens(x), (members[0](x) + members[1](x)) / 2)
+    True
+    """
+
+    def __init__(self, members: Sequence[Forecaster], meta: dict | None = None):
+        if not members:
+            raise ValueError("expected at least one member forecaster, got none")
+        first = members[0]
+        shape = ("lookback", "horizon", "num_targets", "num_past", "num_future")
+        for m in members[1:]:
+            if [getattr(m, a) for a in shape] != [getattr(first, a) for a in shape] or m.head.config() != (
+                first.head.config()
+            ):
+                raise ValueError(
+                    "ensemble members disagree on "
+                    + ", ".join(f"{a}" for a in shape if getattr(m, a) != getattr(first, a))
+                    + (" head" if m.head.config() != first.head.config() else "")
+                )
+        super().__init__(
+            lookback=first.lookback,
+            horizon=first.horizon,
+            num_targets=first.num_targets,
+            num_past=first.num_past,
+            num_future=first.num_future,
+            head=first.head.name,
+            quantiles=first.quantiles,
+            revin=False,  # each member normalises its own input
+            meta=meta if meta is not None else first.meta,
+        )
+        first.head.combine(torch.zeros(1, 1, first.head.num_params))  # the head can combine (Student-t cannot)
+        self.members = nn.ModuleList(members)
+
+    def model_config(self) -> dict:
+        members = [{"kind": type(m).model_kind, "config": m.model_config()} for m in self.members]  # type: ignore
+        return {"members": members, "meta": self.meta}
+
+    @classmethod
+    def from_model_config(cls, config: dict) -> ForecastEnsemble:
+        from rnnkit.train.modelfile import model_class
+
+        members = [model_class(m["kind"]).from_model_config(m["config"]) for m in config["members"]]
+        return cls(members, meta=config.get("meta"))
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        """Batch dict -> the members' combined parameters (B, H, C, K)."""
+        self._check_batch(batch)
+        return self.head.combine(torch.stack([m(batch) for m in self.members]))
+
+
 MODEL_CLASSES: dict[str, type[Forecaster]] = {"segrnn": SegRNN, "rnn": DirectRNN, "ar": AutoregressiveRNN}
 
 

@@ -194,17 +194,67 @@ def calibrate(model: Forecaster, prep: Prepared, level: float, split: str = "val
     model.meta.pop("interval_calibration", None)
     params = torch.from_numpy(predict_params(model, prep.data, index))
     lo, hi = interval(model, params, level)
-    mid = model.head.quantile(params, 0.5).numpy()
     w = _windows(prep, index)
     y, mask = w["y"], w["y_mask"]
-    eps = 1e-12
-    need = np.maximum((mid - y) / np.maximum(mid - lo, eps), (y - mid) / np.maximum(hi - mid, eps))[mask]
+    need = _conformity(model, params, y, level)[mask]
     n = len(need)
     scale = float(np.quantile(need, min(1.0, np.ceil((n + 1) * level) / n)))
     raw = float(((y >= lo) & (y <= hi))[mask].mean())
     model.meta["interval_calibration"] = {"level": level, "scale": scale, "raw_coverage": raw, "split": split}
     log.info("intervals at %.2f: %s coverage %.3f before calibration, scale %.3f", level, split, raw, scale)
     return scale
+
+
+def _conformity(model: Forecaster, params: torch.Tensor, y: np.ndarray, level: float) -> np.ndarray:
+    """How far each truth lies out of the model's own (uncalibrated) ``level`` interval, relative to its half-width:
+    <= 1 inside, > 1 outside; scaling both half-widths by s covers the truths with score <= s. (N, H, C)."""
+    lo = model.head.quantile(params, (1 - level) / 2).numpy()
+    hi = model.head.quantile(params, (1 + level) / 2).numpy()
+    mid = model.head.quantile(params, 0.5).numpy()
+    eps = 1e-12
+    return np.maximum((mid - y) / np.maximum(mid - lo, eps), (y - mid) / np.maximum(hi - mid, eps))
+
+
+def rolling_scales(model: Forecaster, prep: Prepared, index: np.ndarray, level: float, window: int) -> np.ndarray:
+    """Per-window interval factors (N,) by rolling split-conformal calibration (as darts' conformal models do).
+
+    The factor of a window is the ``level`` quantile of the conformity scores of the last ``window`` windows of the
+    same series whose whole horizon was observed by the window's forecast origin, taken from the validation
+    windows and the earlier windows of ``index``. It uses only truths known at the origin, and it follows changes
+    of volatility that a factor fitted once on validation cannot (on ETTh1 the validation months are more volatile
+    than the test months). A window with no earlier one falls back to the stored split factor, else 1.
+    """
+    if window < 1:
+        raise ValueError(f"expected a rolling calibration window >= 1, got {window}")
+    cal = model.meta.pop("interval_calibration", None)
+    fallback = cal["scale"] if cal and abs(cal["level"] - level) < 1e-9 else 1.0
+    try:
+        pool = np.unique(np.concatenate([prep.index("val"), index]), axis=0)  # sorted by (series, start)
+        params = torch.from_numpy(predict_params(model, prep.data, pool))
+        w = _windows(prep, pool)
+        scores = _conformity(model, params, w["y"], level)
+    finally:
+        if cal is not None:
+            model.meta["interval_calibration"] = cal
+    mask = w["y_mask"]
+    every = max(1, window // 20)  # refit the quantile every few origins: neighbouring sets differ by a few windows
+    out = np.full(len(index), fallback)
+    cache: dict[tuple[int, int], float] = {}
+    rows_of = {int(k): np.flatnonzero(pool[:, 0] == k) for k in np.unique(index[:, 0])}
+    for i, (k, start) in enumerate(index):
+        rows = rows_of[int(k)]
+        known = int(np.searchsorted(pool[rows, 1], start - prep.horizon, side="right"))  # horizons ended by start
+        if known >= every:
+            known -= known % every
+        if known == 0:
+            continue
+        if (k, known) not in cache:
+            sel = rows[max(0, known - window) : known]
+            values = scores[sel][mask[sel]]
+            n = len(values)
+            cache[(k, known)] = float(np.quantile(values, min(1.0, np.ceil((n + 1) * level) / n))) if n else fallback
+        out[i] = cache[(k, known)]
+    return out
 
 
 def _windows(prep: Prepared, index: np.ndarray) -> dict[str, np.ndarray]:
@@ -221,8 +271,12 @@ def evaluate(
     season: int | None = None,
     index: np.ndarray | None = None,
     baselines: bool = True,
+    rolling: int | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
     """Metrics of the model and the baselines on every window of ``split`` (or of ``index``).
+
+    Intervals use the stored split-conformal factor, or with ``rolling=N`` a factor per window calibrated on the
+    last N windows whose truth was known at its origin (:func:`rolling_scales`).
 
     Units: scaled under the LTSF protocol (as the literature reports), the data's own otherwise. Returns
     ``({"model": {...}, "naive": {...}, ...}, arrays)`` with arrays ``y``, ``mask``, ``forecast``, ``lo``, ``hi``
@@ -264,7 +318,13 @@ def evaluate(
         results["model"] = point_metrics(y, f, mask, mscale)
         arrays["forecast"] = f
         if model.head.intervals:
-            lo, hi = (units(a) for a in interval(model, t, level))
+            if rolling is None:
+                lo, hi = (units(a) for a in interval(model, t, level))
+            else:
+                scale = rolling_scales(model, prep, index, level, rolling)[:, None, None]  # (N, 1, 1)
+                mid = model.head.quantile(t, 0.5).numpy()
+                lo = units(mid - scale * (mid - model.head.quantile(t, (1 - level) / 2).numpy()))
+                hi = units(mid + scale * (model.head.quantile(t, (1 + level) / 2).numpy() - mid))
             results["model"][f"coverage_{round(level * 100)}"] = coverage(y, lo, hi, mask)
             results["model"][f"width_{round(level * 100)}"] = float(np.mean(hi - lo))
             arrays["lo"], arrays["hi"] = lo, hi

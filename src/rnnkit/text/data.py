@@ -41,9 +41,12 @@ def split_stream(ids: list[int] | Tensor, val_fraction: float) -> tuple[Tensor, 
 class StreamBatches:
     """Iterate (x, y) windows over B contiguous columns of a token stream: x (B, T), y = x shifted by one.
 
-    With ``random_shift`` the window grid starts at a random offset in [0, bptt) each epoch (drawn from torch's
-    global RNG, which the Trainer seeds and checkpoints), so window boundaries differ between epochs while rows
-    stay contiguous within an epoch.
+    With ``random_shift`` each epoch rotates the stream by a random number of tokens (drawn from torch's global
+    RNG, which the Trainer seeds and checkpoints) before cutting the columns: where each row starts, the context
+    its state has built up and the window boundaries all change from epoch to epoch, while rows stay contiguous
+    (but for the one seam where the stream's end meets its start; every (x, y) pair is still a true next-token
+    pair). Without it every epoch replays the same rows in the same order, which a model memorises faster than
+    random windows. The number of windows per epoch does not change.
 
     >>> batches = StreamBatches(torch.arange(20), batch_size=2, bptt=3)
     >>> [(x.tolist(), y.tolist()) for x, y in batches][:2]
@@ -62,17 +65,19 @@ class StreamBatches:
         self.batch_size, self.bptt, self.columns = batch_size, bptt, columns
         self.x = data[: columns * batch_size].view(batch_size, columns)  # (B, N/B)
         self.y = data[1 : columns * batch_size + 1].view(batch_size, columns)
-        self.random_shift = random_shift
+        self.random_shift = random_shift and columns > 2 * bptt
 
     def __len__(self) -> int:
         return (self.columns + self.bptt - 1) // self.bptt
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        start = 0
-        if self.random_shift and self.columns > 2 * self.bptt:
-            start = int(torch.randint(0, self.bptt, (1,)))
-        for i in range(start, self.columns, self.bptt):
-            yield self.x[:, i : i + self.bptt], self.y[:, i : i + self.bptt]
+        x, y = self.x, self.y
+        if self.random_shift:
+            shift = -int(torch.randint(0, x.numel(), (1,)))
+            x = x.flatten().roll(shift).view_as(x)
+            y = y.flatten().roll(shift).view_as(y)
+        for i in range(0, self.columns, self.bptt):
+            yield x[:, i : i + self.bptt], y[:, i : i + self.bptt]
 
     @property
     def tokens(self) -> int:
@@ -128,6 +133,25 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[list[int], li
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
     cut = round(n * val_fraction)
     return sorted(order[cut:]), sorted(order[:cut])
+
+
+def split_by_key(keys: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """A fixed random split of item indices that keeps items sharing a key together: (train, held-out).
+
+    ``fraction`` of the distinct keys (drawn with ``seed``) go to the held-out side with all their items. For
+    translation pairs the key is the source sentence: Tatoeba lists many sentences with several translations, and
+    a split by pair would leave most held-out sources in the training data under another translation.
+
+    >>> split_by_key(["a", "b", "a", "c", "b"], 0.34, seed=0)
+    ([0, 1, 2, 4], [3])
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"expected a held-out fraction in (0, 1), got {fraction}")
+    distinct = list(dict.fromkeys(keys))
+    order = torch.randperm(len(distinct), generator=torch.Generator().manual_seed(seed)).tolist()
+    held = {distinct[i] for i in order[: round(len(distinct) * fraction)]}
+    train = [i for i, k in enumerate(keys) if k not in held]
+    return train, [i for i, k in enumerate(keys) if k in held]
 
 
 # ---- labelled texts (classification) ---------------------------------------------------------------------

@@ -347,11 +347,13 @@ class PairBatches:
             yield {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out}
 
 
-def seq2seq_loss(model: Seq2Seq, batch: dict[str, Tensor]) -> tuple[Tensor, int]:
-    """Mean cross-entropy over the non-padding target tokens, and their count."""
+def seq2seq_loss(model: Seq2Seq, batch: dict[str, Tensor], label_smoothing: float = 0.0) -> tuple[Tensor, int]:
+    """Mean cross-entropy over the non-padding target tokens (optionally label-smoothed), and their count."""
     logits, _ = model(batch["src"], batch["src_lengths"], batch["tgt_in"])
     target = batch["tgt_out"]
-    loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), ignore_index=model.pad_id)
+    loss = F.cross_entropy(
+        logits.flatten(0, 1), target.flatten(), ignore_index=model.pad_id, label_smoothing=label_smoothing
+    )
     return loss, int((target != model.pad_id).sum())
 
 

@@ -1,8 +1,13 @@
 """``rnnkit translate ...``: train, run and eval a sequence-to-sequence model on ``source<TAB>target`` pairs.
 
-The held-out test split (``--test_fraction`` of the pairs, drawn with ``--split_seed``) is fixed by the file's
-pair count and the seed, is never trained on, and is stored with the model so ``translate eval`` scores the same
-pairs. A further ``--val_fraction`` of the training pairs picks the best checkpoint.
+The held-out test split is ``--test_fraction`` of the distinct source sentences (drawn with ``--split_seed``),
+with every pair that has such a source: a held-out sentence is never seen in training, not even under another
+translation, and all its translations in the file are its references (multi-reference BLEU and chrF, as sacrebleu
+computes them). Tatoeba-style files list many sentences with several translations ("Run!": "Cours !", "Courez !"),
+so a split by pair would both leak most test sentences into training and score a correct translation as wrong
+when the one reference kept happens to be another. The split is fixed by the file and the seed and stored with
+the model, so ``translate eval`` scores the same sentences. A further ``--val_fraction`` of the training sources
+(again by sentence) picks the best checkpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnkit.text.data import read_pairs, split_indices
+from rnnkit.text.data import Pairs, read_pairs, split_by_key, split_indices
 from rnnkit.text.seq2seq import ATTENTIONS, CELLS, PairBatches, Seq2Seq, plot_attention, seq2seq_loss
 from rnnkit.text.tokenize import BOS, EOS, PAD, UNK, build_tokenizer
 
@@ -34,9 +39,9 @@ class TranslateTrainConfig:
     reverse: bool = False
     """Translate from the second column to the first."""
     test_fraction: float = 0.1
-    """Pairs held out for the final BLEU/chrF (never trained on)."""
+    """Source sentences held out, with all their translations, for the final BLEU/chrF (never trained on)."""
     val_fraction: float = 0.05
-    """Of the remaining pairs, held out to pick the best checkpoint."""
+    """Of the remaining source sentences, held out to pick the best checkpoint."""
     split_seed: int = 0
     """Seed of the held-out split."""
     max_tokens: int = 40
@@ -55,6 +60,8 @@ class TranslateTrainConfig:
     """Dropout on embeddings and before the output layer."""
     lowercase_source: bool = True
     """Lowercase the source side (the target keeps its case, so BLEU compares with the real references)."""
+    label_smoothing: float = 0.1
+    """Label smoothing of the training loss (the validation loss is plain cross-entropy)."""
     batch_size: int = 64
     """Pairs per batch."""
     lr: float = 3e-3
@@ -67,7 +74,7 @@ class TranslateTrainConfig:
     """Minutes of training; stops cleanly and keeps the best checkpoint by validation loss."""
     early_stopping: int | None = 4
     """Stop after this many epochs without improvement of the validation loss."""
-    beam_width: int = 1
+    beam_width: int = 5
     """Beam width for the final BLEU on the test split (1 = greedy)."""
     seed: int = 0
     """Random seed of the training run."""
@@ -84,6 +91,8 @@ class TranslateTrainConfig:
         for name in ("test_fraction", "val_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"expected --{name} in (0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"expected --label_smoothing in [0, 1), got {self.label_smoothing}")
         if self.beam_width < 1 or self.max_tokens < 1:
             raise ValueError(
                 f"expected --beam_width >= 1 and --max_tokens >= 1, got {self.beam_width}, {self.max_tokens}"
@@ -95,13 +104,24 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def score(hypotheses: list[str], references: list[str]) -> dict[str, Any]:
-    """Corpus BLEU and chrF with sacrebleu's defaults, with their signatures (to report alongside the numbers)."""
+def score(hypotheses: list[str], references: list[str] | list[list[str]]) -> dict[str, Any]:
+    """Corpus BLEU and chrF with sacrebleu's defaults, with their signatures (to report alongside the numbers).
+
+    ``references[i]`` is hypothesis i's reference, or the list of all its references (any number, at least one).
+
+    >>> score(["Cours vite , Tom !"], [["Courez vite , Tom !", "Cours vite , Tom !"]])["bleu"]
+    100.0
+    """
     from sacrebleu.metrics import BLEU, CHRF
 
+    refs = [[r] if isinstance(r, str) else list(r) for r in references]
+    if len(refs) != len(hypotheses) or any(not r for r in refs):
+        raise ValueError(f"expected one or more references for each of {len(hypotheses)} hypotheses")
+    width = max((len(r) for r in refs), default=1)
+    streams = [[r[k] if k < len(r) else None for r in refs] for k in range(width)]  # sacrebleu: None = no more
     bleu, chrf = BLEU(), CHRF()
-    b = bleu.corpus_score(hypotheses, [references])
-    c = chrf.corpus_score(hypotheses, [references])
+    b = bleu.corpus_score(hypotheses, streams)  # type: ignore[arg-type]
+    c = chrf.corpus_score(hypotheses, streams)  # type: ignore[arg-type]
     return {
         "bleu": round(b.score, 2),
         "chrf": round(c.score, 2),
@@ -109,6 +129,24 @@ def score(hypotheses: list[str], references: list[str]) -> dict[str, Any]:
         "chrf_signature": str(chrf.get_signature()),
         "sentences": len(hypotheses),
     }
+
+
+def source_key(sentence: str) -> str:
+    """What makes two source sentences the same for the held-out split (case and outer spaces ignored)."""
+    return sentence.strip().lower()
+
+
+def held_out_split(pairs: Pairs, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train, held-out) pair indices, split by source sentence (see the module docstring)."""
+    return split_by_key([source_key(s) for s in pairs.sources], fraction, seed)
+
+
+def grouped_references(pairs: Pairs, idx: list[int]) -> tuple[list[str], list[list[str]]]:
+    """The distinct sources among ``idx`` (first spelling seen) and, for each, all its targets in ``idx``."""
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for i in idx:
+        groups.setdefault(source_key(pairs.sources[i]), (pairs.sources[i], []))[1].append(pairs.targets[i])
+    return [src for src, _ in groups.values()], [refs for _, refs in groups.values()]
 
 
 def translate_all(model: Seq2Seq, texts: list[str], beam_width: int, batch_size: int = 128) -> list[str]:
@@ -123,8 +161,10 @@ def train(config: TranslateTrainConfig) -> dict[str, Any]:
 
     out = Path(config.out)
     pairs = read_pairs(config.pairs, config.reverse)
-    train_idx, test_idx = split_indices(len(pairs.sources), config.test_fraction, config.split_seed)
-    fit_pos, val_pos = split_indices(len(train_idx), config.val_fraction, config.split_seed + 1)
+    train_idx, test_idx = held_out_split(pairs, config.test_fraction, config.split_seed)
+    fit_pos, val_pos = split_by_key(
+        [source_key(pairs.sources[i]) for i in train_idx], config.val_fraction, config.split_seed + 1
+    )
     fit_idx, val_idx = [train_idx[i] for i in fit_pos], [train_idx[i] for i in val_pos]
     seed_everything(config.seed)
     src_tok = build_tokenizer(
@@ -137,6 +177,7 @@ def train(config: TranslateTrainConfig) -> dict[str, Any]:
         "reverse": config.reverse,
         "test_fraction": config.test_fraction,
         "split_seed": config.split_seed,
+        "split": "by_source",
     }
     model = Seq2Seq(
         src_tok.to_config(),
@@ -188,7 +229,7 @@ def train(config: TranslateTrainConfig) -> dict[str, Any]:
     )
 
     def step(model: Any, batch: dict[str, Any], carry: Any) -> StepOutput:
-        loss, n = seq2seq_loss(model, batch)
+        loss, n = seq2seq_loss(model, batch, config.label_smoothing)
         return StepOutput(loss=loss, n=n)
 
     def evaluate(model: Any, batches: Any) -> dict[str, float]:
@@ -205,8 +246,9 @@ def train(config: TranslateTrainConfig) -> dict[str, Any]:
     model.cpu()
     save_model(model, out / "model")
     start = time.perf_counter()
-    hyps = translate_all(model, [pairs.sources[i] for i in test_idx], config.beam_width)
-    scores = score(hyps, [pairs.targets[i] for i in test_idx])
+    test_sources, test_refs = grouped_references(pairs, test_idx)
+    hyps = translate_all(model, test_sources, config.beam_width)
+    scores = score(hyps, test_refs)
     metrics = {
         **scores,
         "beam_width": config.beam_width,
@@ -218,11 +260,15 @@ def train(config: TranslateTrainConfig) -> dict[str, Any]:
         "train_seconds": result.seconds,
         "train_pairs": len(train_batches.src),
         "test_pairs": len(test_idx),
+        "test_sentences": len(test_sources),
         "skipped_lines": pairs.skipped,
         "attention": config.attention,
     }
     _write_json(out / "metrics.json", metrics)
-    print(f"BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f}  on {len(test_idx)} held-out pairs -> {out / 'model'}")
+    print(
+        f"BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f}  on {len(test_sources)} held-out sentences "
+        f"({len(test_idx)} references) -> {out / 'model'}"
+    )
     print(f"  {scores['bleu_signature']}\n  {scores['chrf_signature']}")
     return metrics
 
@@ -298,7 +344,7 @@ class TranslateEvalConfig:
     """Pairs file (source<TAB>target)."""
     subset: str = "test"
     """test: the held-out pairs the model was not trained on (same file, same split); all: every pair."""
-    beam_width: int = 1
+    beam_width: int = 5
     """Beam width (1 = greedy, batched)."""
     out: str | None = None
     """Optional directory for metrics.json, translations.txt and config.json."""
@@ -319,10 +365,14 @@ def eval_command(config: TranslateEvalConfig) -> dict[str, Any]:
                 f"{config.pairs}: has {len(pairs.sources)} pairs but the model was trained on a file with "
                 f"{meta.get('pairs')}, so its held-out split cannot be rebuilt; use --subset all"
             )
-        idx = split_indices(len(pairs.sources), meta["test_fraction"], meta["split_seed"])[1]
-    hyps = translate_all(model, [pairs.sources[i] for i in idx], config.beam_width)
-    scores = score(hyps, [pairs.targets[i] for i in idx])
-    print(f"BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f}  on {len(idx)} pairs ({config.subset})")
+        if meta.get("split") == "by_source":
+            idx = held_out_split(pairs, meta["test_fraction"], meta["split_seed"])[1]
+        else:  # models trained before the split by source sentence
+            idx = split_indices(len(pairs.sources), meta["test_fraction"], meta["split_seed"])[1]
+    sources, references = grouped_references(pairs, idx)
+    hyps = translate_all(model, sources, config.beam_width)
+    scores = score(hyps, references)
+    print(f"BLEU {scores['bleu']:.2f}  chrF {scores['chrf']:.2f}  on {len(sources)} sentences ({config.subset})")
     print(f"  {scores['bleu_signature']}\n  {scores['chrf_signature']}")
     if config.out is not None:
         out = Path(config.out)

@@ -33,7 +33,8 @@ class TrainConfig:
     max_steps: int | None = None
     """Stop after this many optimizer steps (None: no cap)."""
     time_budget: float | None = None
-    """Minutes of training; stops cleanly at the end of the step that crosses it (None: no limit)."""
+    """Minutes of training; stops cleanly at the end of the step that crosses it (None: no limit). The cosine and
+    linear schedules then decay with the clock too (to zero when the budget is spent, or earlier by step count)."""
     batch_size: int = 64
     """Items per batch (per process under torchrun), used by the application's data loaders."""
     lr: float = 3e-3

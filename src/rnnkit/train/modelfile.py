@@ -74,6 +74,13 @@ def _identity(cls: type) -> tuple[str, str]:
     return (str(getattr(module, "__file__", None) or cls.__module__), cls.__qualname__)
 
 
+def model_class(kind: str) -> Any:
+    """The class registered under ``kind`` (for models made of other models, such as ensembles)."""
+    if kind not in _REGISTRY:
+        raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(registered_kinds()) or 'none'}")
+    return _REGISTRY[kind]
+
+
 def registered_kinds() -> list[str]:
     """The model kinds :func:`load_model` knows, sorted."""
     return sorted(_REGISTRY)

@@ -20,9 +20,15 @@ class LRSchedule:
     during warm-up, then cosine/linear decay from 1 to 0 over the remaining ``total_steps - warmup`` steps, or 1
     (constant), or the plateau factor (halved after ``patience`` validations without improvement, floor 1e-3).
 
+    Under a time budget the decay also follows the clock: ``factor(t, time_fraction)`` takes the further along of
+    the step progress and the fraction of the budget spent, so a run cut by ``--time_budget`` still anneals to zero
+    by its end instead of stopping at its peak rate (what nanoGPT-style time-limited runs do by hand).
+
     >>> s = LRSchedule(None, "cosine", warmup_steps=2, total_steps=6)
     >>> [round(s.factor(t), 3) for t in range(6)]
     [0.5, 1.0, 1.0, 0.854, 0.5, 0.146]
+    >>> round(s.factor(2, time_fraction=0.5), 3), round(s.factor(5, time_fraction=0.5), 3)
+    (0.5, 0.146)
     """
 
     def __init__(
@@ -46,23 +52,27 @@ class LRSchedule:
         self.plateau_best: float | None = None
         self.plateau_bad = 0
 
-    def factor(self, t: int) -> float:
+    def factor(self, t: int, time_fraction: float | None = None) -> float:
         if t < self.warmup_steps:
             return (t + 1) / self.warmup_steps
         if self.kind == "plateau":
             return self.plateau_factor
-        if self.kind == "constant" or self.total_steps is None:
+        if self.kind == "constant" or (self.total_steps is None and time_fraction is None):
             return 1.0
-        span = max(1, self.total_steps - self.warmup_steps)
-        progress = min(1.0, (t - self.warmup_steps) / span)
+        progress = 0.0
+        if self.total_steps is not None:
+            progress = (t - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        if time_fraction is not None:
+            progress = max(progress, time_fraction)
+        progress = min(1.0, progress)
         if self.kind == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * progress))
         return 1.0 - progress  # linear
 
-    def set_lr(self, t: int) -> float:
+    def set_lr(self, t: int, time_fraction: float | None = None) -> float:
         """Set every group's learning rate for optimizer step ``t``; returns the first group's."""
         assert self.optimizer is not None
-        f = self.factor(t)
+        f = self.factor(t, time_fraction)
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = base * f
         return self.base_lrs[0] * f

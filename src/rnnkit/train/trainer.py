@@ -160,6 +160,7 @@ class Trainer:
         self._t0 = time.perf_counter()
         self._sums: dict[str, float] = {}
         self._synced = True  # whether the last backward all-reduced (under DDP; always True in one process)
+        self._time_fraction: float | None = None  # of --time_budget spent, as of the last stop check
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -269,19 +270,16 @@ class Trainer:
 
     def _stop_reason(self) -> str | None:
         cfg = self.config
-        flags = torch.tensor(
-            [
-                float(self.should_stop),
-                float(cfg.time_budget is not None and self._seconds() >= cfg.time_budget * 60),
-            ]
-        )
-        if self.distributed:  # every rank must stop at the same step
+        flags = torch.tensor([float(self.should_stop), self._seconds()], dtype=torch.float64)
+        if self.distributed:  # every rank must stop at the same step, and anneal the same learning rate
             flags = all_reduce(flags.to(self.device), "max").cpu()
+        if cfg.time_budget is not None:
+            self._time_fraction = min(1.0, float(flags[1]) / (cfg.time_budget * 60))
         if cfg.max_steps is not None and self.step >= cfg.max_steps:
             return "max_steps"
         if self.tracker.stopped:
             return "early_stopping"
-        if flags[1]:
+        if self._time_fraction is not None and self._time_fraction >= 1.0:
             return "time_budget"
         if flags[0]:
             return "callback"
@@ -399,7 +397,7 @@ class Trainer:
             for p in self._params:
                 if p.grad is not None:
                     p.grad.mul_(cfg.grad_accum / window)
-        self.lr = self.schedule.set_lr(self.step)
+        self.lr = self.schedule.set_lr(self.step, self._time_fraction)
         if cfg.clip_norm is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_norm))
             if not math.isfinite(norm):
@@ -446,7 +444,7 @@ class Trainer:
         event: dict[str, Any] = {
             "step": self.step,
             "epoch": self.epoch,
-            "lr": self.schedule.factor(max(self.step - 1, 0)) * self.config.lr,
+            "lr": self.lr,
         }
         event.update(self._train_means())
         if self._val_loader is not None:
