@@ -97,7 +97,9 @@ def main() -> None:
             series = load_series(cfg.csv, CHANNELS, time_col="date")
             prep = prepare(series, 96, h, protocol="ltsf", name="ETTh1.csv")
             one = evaluate(model.members[0], prep, "test", baselines=False)[0]["model"]  # type: ignore[index]
-            rows.append([h, f"rnnkit {cfg.model} (its first member alone)", f"{one['mse']:.3f}", f"{one['mae']:.3f}", ""])
+            rows.append(
+                [h, f"rnnkit {cfg.model} (its first member alone)", f"{one['mse']:.3f}", f"{one['mae']:.3f}", ""]
+            )
         for name in ("linear", "naive"):
             rows.append([h, f"rnnkit {name}", f"{test[name]['mse']:.3f}", f"{test[name]['mae']:.3f}", ""])
         for name, table in PUBLISHED.items():

@@ -53,10 +53,18 @@ def run_darts(prep, args: argparse.Namespace) -> tuple[float, float, float, int,
     from darts import TimeSeries
     from darts.dataprocessing.transformers import Scaler
     from darts.models import BlockRNNModel
-    from pytorch_lightning.callbacks import EarlyStopping
+    from pytorch_lightning.callbacks import Callback, EarlyStopping
 
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+    class EpochCounter(Callback):  # darts' epochs_trained reads 0 once fit() returns
+        epochs = 0
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:  # type: ignore[no-untyped-def]
+            self.epochs += 1
+
+    counter = EpochCounter()
     s = prep.series.series[0]
     b = prep.borders[0]
     full = TimeSeries.from_times_and_values(s.time, s.target.astype(np.float32))
@@ -76,7 +84,7 @@ def run_darts(prep, args: argparse.Namespace) -> tuple[float, float, float, int,
             "accelerator": "cpu",
             "enable_progress_bar": False,
             "enable_model_summary": False,
-            "callbacks": [EarlyStopping("val_loss", patience=6)],
+            "callbacks": [EarlyStopping("val_loss", patience=6), counter],
             "max_time": {"minutes": args.budget},
         },
     )
@@ -101,7 +109,7 @@ def run_darts(prep, args: argparse.Namespace) -> tuple[float, float, float, int,
         start = s.time.get_loc(f.start_time())
         err.append(values - y[start : start + H])
     e = np.concatenate(err)
-    epochs = int(model.epochs_trained)
+    epochs = counter.epochs
     return float(np.abs(e).mean()), float(np.sqrt((e**2).mean())), seconds, epochs, darts.__version__
 
 

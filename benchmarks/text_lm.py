@@ -117,7 +117,11 @@ def main() -> None:
     table = markdown_table(["run", "best val loss (nats/char)", "bits/char", "steps", "seconds"], rows)
     reached = (
         f"The baseline's final validation loss ({base_final:.4f} at {base[-1][0]:.0f} s) was reached by rnnkit at "
-        + (f"{reach_final:.0f} s ({reach_final / base[-1][0]:.0%} of the baseline's time). " if reach_final else "no point. ")
+        + (
+            f"{reach_final:.0f} s ({reach_final / base[-1][0]:.0%} of the baseline's time). "
+            if reach_final
+            else "no point. "
+        )
         + f"The baseline's best ({base_best:.4f}, at {base_best_time:.0f} s) was reached by rnnkit at "
         + (f"{reach[0]:.0f} s (step {reach[1]})." if reach else "no point within the budget.")
     )

@@ -127,7 +127,9 @@ def test_held_out_sentences_never_reach_training_and_keep_every_translation() ->
 
     pairs = read_pairs(rnnkit.data_dir("eng-fra", "fra.txt"))
     train, test = held_out_split(pairs, 0.1, seed=0)
-    assert (train, test) == held_out_split(pairs, 0.1, seed=0) and sorted(train + test) == list(range(len(pairs.sources)))
+    assert (train, test) == held_out_split(pairs, 0.1, seed=0) and sorted(train + test) == list(
+        range(len(pairs.sources))
+    )
     train_keys = {source_key(pairs.sources[i]) for i in train}
     test_keys = {source_key(pairs.sources[i]) for i in test}
     assert not train_keys & test_keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -345,7 +346,7 @@ def test_time_budget_anneals_the_learning_rate_with_the_clock() -> None:
     assert result.stopped_reason == "time_budget" and result.steps < 100
     lrs = [lr for _, lr in seen]
     assert lrs[0] == pytest.approx(0.1)
-    assert all(b <= a for a, b in zip(lrs, lrs[1:]))  # monotone decay
+    assert all(b <= a for a, b in itertools.pairwise(lrs))  # monotone decay
     assert lrs[-1] < 0.01  # near zero at the end of the budget, though only a fraction of the 400 steps ran
     by_steps = LRSchedule(None, "cosine", warmup_steps=0, total_steps=400).factor(result.steps - 1) * 0.1
     assert lrs[-1] < by_steps / 5

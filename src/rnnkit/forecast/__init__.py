@@ -4,8 +4,8 @@
   covariates and calendar features, several series by an id column;
 - :mod:`~rnnkit.forecast.windows`: literature split borders (LTSF) and stride-1 windows;
 - :mod:`~rnnkit.forecast.scale`: standard scaler (fitted on training rows, stored with the model) and RevIN;
-- :mod:`~rnnkit.forecast.models` / :mod:`~rnnkit.forecast.heads`: SegRNN, direct and autoregressive RNNs, seed ensembles,
-  with point, Gaussian, Student-t and quantile heads;
+- :mod:`~rnnkit.forecast.models` / :mod:`~rnnkit.forecast.heads`: SegRNN, direct and autoregressive RNNs, seed
+  ensembles, with point, Gaussian, Student-t and quantile heads;
 - :mod:`~rnnkit.forecast.baselines`, :mod:`~rnnkit.forecast.metrics`, :mod:`~rnnkit.forecast.pipeline`;
 - :mod:`~rnnkit.forecast.cli`: ``rnnkit forecast train|predict|eval|backtest``.
 """

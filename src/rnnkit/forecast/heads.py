@@ -120,7 +120,9 @@ class StudentTHead(Head):
         return params[..., 0] + t.to(params) * params[..., 1]
 
     def combine(self, params: Tensor) -> Tensor:
-        raise ValueError("Student-t members cannot be combined into one Student-t; ensemble a gaussian or quantile head")
+        raise ValueError(
+            "Student-t members cannot be combined into one Student-t; ensemble a gaussian or quantile head"
+        )
 
 
 class QuantileHead(Head):
