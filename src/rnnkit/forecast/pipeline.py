@@ -173,13 +173,17 @@ def interval(model: Forecaster, params: torch.Tensor, level: float) -> tuple[np.
     When the model was calibrated at this level (``meta["interval_calibration"]``, see :func:`calibrate`), both
     ends move away from the median by the calibrated factor.
     """
-    lo = model.head.quantile(params, (1 - level) / 2).numpy()
-    hi = model.head.quantile(params, (1 + level) / 2).numpy()
+    lo, mid, hi = _bounds(model, params, level)
     cal = model.meta.get("interval_calibration")
     if cal and abs(cal["level"] - level) < 1e-9:
-        mid = model.head.quantile(params, 0.5).numpy()
         lo, hi = mid - cal["scale"] * (mid - lo), mid + cal["scale"] * (hi - mid)
     return lo, hi
+
+
+def _bounds(model: Forecaster, params: torch.Tensor, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The head's own (uncalibrated) central ``level`` interval and median: (lo, mid, hi), each (..., H, C)."""
+    q = model.head.quantile
+    return q(params, (1 - level) / 2).numpy(), q(params, 0.5).numpy(), q(params, (1 + level) / 2).numpy()
 
 
 def calibrate(model: Forecaster, prep: Prepared, level: float, split: str = "val") -> float:
@@ -208,9 +212,7 @@ def calibrate(model: Forecaster, prep: Prepared, level: float, split: str = "val
 def _conformity(model: Forecaster, params: torch.Tensor, y: np.ndarray, level: float) -> np.ndarray:
     """How far each truth lies out of the model's own (uncalibrated) ``level`` interval, relative to its half-width:
     <= 1 inside, > 1 outside; scaling both half-widths by s covers the truths with score <= s. (N, H, C)."""
-    lo = model.head.quantile(params, (1 - level) / 2).numpy()
-    hi = model.head.quantile(params, (1 + level) / 2).numpy()
-    mid = model.head.quantile(params, 0.5).numpy()
+    lo, mid, hi = _bounds(model, params, level)
     eps = 1e-12
     return np.maximum((mid - y) / np.maximum(mid - lo, eps), (y - mid) / np.maximum(hi - mid, eps))
 
@@ -322,9 +324,8 @@ def evaluate(
                 lo, hi = (units(a) for a in interval(model, t, level))
             else:
                 scale = rolling_scales(model, prep, index, level, rolling)[:, None, None]  # (N, 1, 1)
-                mid = model.head.quantile(t, 0.5).numpy()
-                lo = units(mid - scale * (mid - model.head.quantile(t, (1 - level) / 2).numpy()))
-                hi = units(mid + scale * (model.head.quantile(t, (1 + level) / 2).numpy() - mid))
+                raw_lo, mid, raw_hi = _bounds(model, t, level)
+                lo, hi = units(mid - scale * (mid - raw_lo)), units(mid + scale * (raw_hi - mid))
             results["model"][f"coverage_{round(level * 100)}"] = coverage(y, lo, hi, mask)
             results["model"][f"width_{round(level * 100)}"] = float(np.mean(hi - lo))
             arrays["lo"], arrays["hi"] = lo, hi
