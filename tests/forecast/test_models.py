@@ -227,3 +227,42 @@ def test_ensemble_save_load_and_errors(tmp_path):
         ForecastEnsemble([_members("point", 1)[0], make_model("segrnn", **kwargs("segrnn", horizon=3))])
     with pytest.raises(ValueError, match="expected at least one member"):
         ForecastEnsemble([])
+
+
+@pytest.mark.parametrize("name", ["segrnn", "rnn", "ar"])
+def test_cycle_is_taken_out_at_each_window_phase_and_put_back(name):
+    torch.manual_seed(0)
+    plain = make_model(name, **kwargs(name)).eval()
+    cyc = make_model(name, cycle=5, **kwargs(name)).eval()
+    cyc.load_state_dict({**plain.state_dict(), "cycle_values": torch.randn(5, C)})
+    b = dict(batch(), t=torch.tensor([0, 3, 7, 123]))
+    q = cyc.cycle_values.detach()
+    # Brute force: the cycle value of step i of window j is q[(t_j + i) % 5].
+    past = torch.stack([torch.stack([q[(t + i) % 5] for i in range(L)]) for t in b["t"].tolist()])
+    ahead = torch.stack([torch.stack([q[(t + L + i) % 5] for i in range(H)]) for t in b["t"].tolist()])
+    with torch.no_grad():
+        want = plain(dict(b, x=b["x"] - past, y=b["y"] - ahead)) + ahead.unsqueeze(-1)
+        torch.testing.assert_close(cyc(b), want)
+        # Windows one whole cycle apart share their phase; one step apart they do not.
+        torch.testing.assert_close(cyc(dict(b, t=b["t"] + 5)), cyc(b))
+        assert not torch.allclose(cyc(dict(b, t=b["t"] + 1)), cyc(b))
+    # A zero cycle (the start of training) changes nothing.
+    cyc.cycle_values.data.zero_()
+    with torch.no_grad():
+        torch.testing.assert_close(cyc(b), plain(b))
+    loss = cyc.loss(b)
+    loss.backward()
+    assert cyc.cycle_values.grad is not None and cyc.cycle_values.grad.abs().sum() > 0
+
+
+def test_cycle_errors():
+    with pytest.raises(ValueError) as err:
+        make_model("segrnn", cycle=-1, **kwargs("segrnn"))
+    assert str(err.value) == "expected cycle to be a whole number of steps >= 0 (0: none), got -1"
+    model = make_model("segrnn", cycle=24, **kwargs("segrnn"))
+    with pytest.raises(ValueError) as err:
+        model(batch())
+    assert str(err.value) == (
+        "this model removes a learnt cycle of 24 steps and needs each window's time step 't' (WindowData gives it "
+        "when the data's frequency has a step count); retrain with --cycle 0"
+    )

@@ -132,3 +132,38 @@ def test_masked_targets_stay_out_of_windows_mask():
     assert float(batch["y"][0, 0, 0]) == 0.0  # a finite placeholder; the mask keeps it out of the loss
     batch = prep.data.gather(np.array([0]), np.array([18]), 5, 3)  # row 20 in the look-back
     assert batch["x_mask"][0, :, 0].tolist() == [True, True, False, True, True]
+
+
+def test_window_time_step_is_the_phase_of_its_first_row_whatever_the_file_start():
+    # Two series in one table starting at different hours: each window's t % 24 is its first row's hour.
+    frames = []
+    for sid, start in (("a", "2024-01-01 00:00"), ("b", "2024-03-05 07:00")):
+        t = pd.date_range(start, periods=60, freq="h")
+        frames.append(pd.DataFrame({"date": t, "id": sid, "y": np.arange(60.0)}))
+    table = pd.concat(frames)
+    prep = prepare(load_series(table, "y", id_col="id"), 8, 4)
+    idx = prep.index("train")
+    t = prep.data.gather(idx[:, 0], idx[:, 1], 8, 4)["t"].numpy()
+    hours = [prep.series.series[k].time[s].hour for k, s in idx]
+    assert np.array_equal(t % 24, hours)
+    assert {k for k, _ in idx} == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("freq", "cycle", "field"),
+    [("h", 24, "hour"), ("15min", 96, None), ("D", 7, "dayofweek"), ("MS", 12, "month"), ("QS", 4, "quarter")],
+)
+def test_time_steps_give_calendar_phases(freq, cycle, field):
+    from rnnkit.forecast.data import time_steps
+
+    t = pd.date_range("2023-05-17 13:45" if freq == "15min" else "2023-05-01", periods=50, freq=freq)
+    steps = time_steps(t, freq)
+    assert np.all(np.diff(steps) == 1)  # one per step
+    if field is not None:
+        value = np.asarray(getattr(t, field))
+        # The phase moves with the calendar field: equal phases, equal fields.
+        for p in range(cycle):
+            assert len(set(value[steps % cycle == p])) <= 1
+    with pytest.raises(ValueError) as err:
+        time_steps(pd.date_range("2024-01-01", periods=3, freq="SME"), "SME")
+    assert str(err.value) == "cannot count steps of frequency 'SME' for a cycle; use --cycle 0"

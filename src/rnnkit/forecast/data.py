@@ -163,6 +163,36 @@ def season_of(freq: str) -> int:
     return 1
 
 
+def time_steps(time: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    """Whole steps of ``freq`` from 1970-01-01 to each timestamp (int64): ``steps % cycle`` is a phase that depends
+    on the timestamp alone, not on where a file starts (the hour of day for hourly steps and a cycle of 24).
+
+    Fixed-length steps (hours, minutes, days, weeks) count elapsed time; month, quarter and year steps count
+    calendar months; business days count weekdays.
+
+    >>> time_steps(pd.date_range("2024-01-01 05:00", periods=3, freq="h"), "h") % 24
+    array([5, 6, 7])
+    >>> time_steps(pd.date_range("2024-03-01", periods=2, freq="MS"), "MS") % 12  # March, April
+    array([2, 3])
+    """
+    offset = pd.tseries.frequencies.to_offset(freq)
+    name, n = offset.name, offset.n
+    naive = time.tz_localize(None) if time.tz is not None else time
+    if name.startswith(("M", "BM", "Q", "BQ", "Y", "BY", "A", "BA")) and not name.startswith("MIN"):
+        months = (naive.year - 1970) * 12 + naive.month - 1
+        per = 12 if name.startswith(("Y", "BY", "A", "BA")) else 3 if name.startswith(("Q", "BQ")) else 1
+        return np.asarray(months // (per * n), np.int64)
+    if name == "B":
+        days = naive.values.astype("datetime64[D]")
+        return np.busday_count(np.datetime64("1970-01-01", "D"), days).astype(np.int64) // n
+    if isinstance(offset, pd.tseries.offsets.Tick) or name == "D" or name.startswith("W"):
+        step = pd.Timedelta(days=7 * n) if name.startswith("W") else pd.Timedelta(days=n) if name == "D" else None
+        step = step if step is not None else pd.Timedelta(offset)
+        elapsed = naive - pd.Timestamp("1970-01-01")
+        return np.asarray(elapsed // step, np.int64)
+    raise ValueError(f"cannot count steps of frequency {freq!r} for a cycle; use --cycle 0")
+
+
 def calendar_features(time: pd.DatetimeIndex, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Sin/cos encodings of calendar fields, known in advance for any future timestamp.
 

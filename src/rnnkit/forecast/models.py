@@ -10,9 +10,12 @@
   decoder is parallel multi-step ("PMF", paper section 3.2): one recurrent step per output segment, all at once,
   from the encoder state, with input a positional embedding of the segment concatenated with a channel embedding.
 
-All take ``revin`` (instance normalisation of each window, undone on the output; :class:`~rnnkit.forecast.scale.RevIN`)
-and any cell of ``rnnkit.nn`` by name (``"gru"``, ``"lstm"``, ``"rnn"``). Their output parameters are in the
-scaled units of the batch (the standard scaler, stored in ``meta["scaler"]``, is undone by the prediction code).
+All take ``revin`` (instance normalisation of each window, undone on the output; :class:`~rnnkit.forecast.scale.RevIN`),
+``cycle`` (residual cycle forecasting, Lin et al. 2024, "CycleNet": a learnt periodic pattern of ``cycle`` steps
+per channel is taken out of the look-back at each window's phase and put back into the forecast, so the network
+forecasts what the cycle leaves) and any cell of ``rnnkit.nn`` by name (``"gru"``, ``"lstm"``, ``"rnn"``). Their
+output parameters are in the scaled units of the batch (the standard scaler, stored in ``meta["scaler"]``, is
+undone by the prediction code).
 
 Shapes: B batch, L look-back, H horizon, C targets, P past covariates, F known-future covariates, K head
 parameters, D hidden size, w segment length, S_in = L/w, S_out = H/w.
@@ -70,9 +73,12 @@ class Forecaster(SavableModel, nn.Module):
         head: str = "point",
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
         revin: bool = True,
+        cycle: int = 0,
         meta: dict | None = None,
     ):
         super().__init__()
+        if isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 0:
+            raise ValueError(f"expected cycle to be a whole number of steps >= 0 (0: none), got {cycle!r}")
         self.lookback = _check_positive("lookback", lookback)
         self.horizon = _check_positive("horizon", horizon)
         self.num_targets = _check_positive("num_targets", num_targets)
@@ -80,6 +86,9 @@ class Forecaster(SavableModel, nn.Module):
         self.head = make_head(head, quantiles)
         self.quantiles = list(quantiles)
         self.revin = RevIN(num_targets) if revin else None
+        self.cycle = cycle
+        # The cycle's value at each phase and channel, in the scaled units of the batch; zero at the start.
+        self.cycle_values = nn.Parameter(torch.zeros(cycle, num_targets)) if cycle else None
         self.meta = dict(meta or {})  # preprocessing and column names: travels in config.json
         self._args: dict[str, Any] = {
             "lookback": lookback,
@@ -90,6 +99,7 @@ class Forecaster(SavableModel, nn.Module):
             "head": head,
             "quantiles": list(quantiles),
             "revin": revin,
+            "cycle": cycle,
         }
 
     def model_config(self) -> dict:
@@ -111,10 +121,32 @@ class Forecaster(SavableModel, nn.Module):
                 f"expected future covariates of shape (B, {self.lookback + self.horizon}, {self.num_future}), "
                 f"got {tuple(batch['future'].shape)}"
             )
+        if self.cycle and "t" not in batch:
+            raise ValueError(
+                f"this model removes a learnt cycle of {self.cycle} steps and needs each window's time step 't' "
+                "(WindowData gives it when the data's frequency has a step count); retrain with --cycle 0"
+            )
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Batch dict (see :class:`~rnnkit.forecast.windows.WindowData`) -> constrained parameters (B, H, C, K)."""
         self._check_batch(batch)
+        if self.cycle_values is None:
+            return self._normalized_forecast(batch)
+        t = batch["t"]  # (B,) time step of each window's first row
+        past = self._cycle_at(t, 0, self.lookback)  # (B, L, C)
+        ahead = self._cycle_at(t, self.lookback, self.horizon)  # (B, H, C)
+        inner = dict(batch, x=batch["x"] - past)
+        if "y" in batch:  # teacher forcing sees the same cycle-free values
+            inner["y"] = batch["y"] - ahead
+        return self.head.affine(self._normalized_forecast(inner), ahead, torch.ones_like(ahead))
+
+    def _cycle_at(self, t: Tensor, start: int, n: int) -> Tensor:
+        """The cycle over steps ``t + start ... t + start + n - 1`` of each window: (B, n, C)."""
+        assert self.cycle_values is not None
+        phase = (t.long()[:, None] + start + torch.arange(n, device=t.device)) % self.cycle  # (B, n)
+        return self.cycle_values[phase]
+
+    def _normalized_forecast(self, batch: dict[str, Tensor]) -> Tensor:
         x, mask = batch["x"], batch.get("x_mask")
         if self.revin is None:
             raw = self._forecast(x, batch, None)

@@ -9,6 +9,7 @@ Shapes: N windows, L look-back, H horizon, C targets, K head parameters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnkit.forecast.baselines import LinearForecaster, naive, seasonal_naive
-from rnnkit.forecast.data import SeriesSet, calendar_features
+from rnnkit.forecast.data import SeriesSet, calendar_features, time_steps
 from rnnkit.forecast.metrics import coverage, naive_scale, point_metrics
 from rnnkit.forecast.models import Forecaster
 from rnnkit.forecast.scale import StandardScaler
@@ -92,7 +93,7 @@ def prepare(
             s.id: np.where(s.observed, s.target, np.nan)[: b["train"][1]] for s, b in zip(series.series, borders)
         }
         scaler = StandardScaler().fit(train_rows)
-    data = build_window_data(series.series, scaler)
+    data = build_window_data(series.series, scaler, series.freq)
     return Prepared(series, scaler, borders, data, lookback, horizon, protocol)
 
 
@@ -377,6 +378,10 @@ def future_frame(model: Forecaster, series: SeriesSet, *, level: float = 0.8) ->
             "past": torch.tensor(s.past[-L:][None]),  # a copy: pandas may hand out read-only arrays
             "future": torch.from_numpy(future.astype(np.float32)),
         }
+        # The first look-back row's time step, for a model with a cycle (a frequency with no step count has
+        # none, and such a model says so).
+        with contextlib.suppress(ValueError):
+            batch["t"] = torch.from_numpy(time_steps(s.time[-L:], meta["freq"])[:1])
         model.eval()
         with torch.no_grad():
             params = model(batch)

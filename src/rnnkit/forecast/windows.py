@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.forecast.data import time_steps
+
 if TYPE_CHECKING:
     from rnnkit.forecast.data import Series
     from rnnkit.forecast.scale import StandardScaler
@@ -103,15 +105,17 @@ class WindowData:
     future: np.ndarray  # (N, F)
     offsets: np.ndarray  # (S,) first row of each series in the concatenation
     lengths: np.ndarray  # (S,)
+    steps: np.ndarray | None = None  # (N,) int64 steps of the frequency since 1970 (data.time_steps); None: unknown
 
     def gather(self, series: np.ndarray, starts: np.ndarray, lookback: int, horizon: int) -> dict[str, Tensor]:
         """Batch of windows: ``x`` (B, L, C), ``x_mask`` (B, L, C), ``past`` (B, L, P), ``future`` (B, L+H, F),
-        ``y`` (B, H, C), ``y_mask`` (B, H, C)."""
+        ``y`` (B, H, C), ``y_mask`` (B, H, C) and, when the time steps are known, ``t`` (B,) the step of each
+        window's first row (its phase in a cycle: :class:`~rnnkit.forecast.models.Forecaster` ``cycle``)."""
         g = self.offsets[series] + starts  # (B,)
         rows_in = g[:, None] + np.arange(lookback)  # (B, L)
         rows_out = g[:, None] + lookback + np.arange(horizon)  # (B, H)
         rows_all = g[:, None] + np.arange(lookback + horizon)
-        return {
+        batch = {
             "x": torch.from_numpy(self.target[rows_in]),
             "x_mask": torch.from_numpy(self.observed[rows_in]),
             "past": torch.from_numpy(self.past[rows_in]),
@@ -119,6 +123,9 @@ class WindowData:
             "y": torch.from_numpy(self.target[rows_out]),
             "y_mask": torch.from_numpy(self.observed[rows_out]),
         }
+        if self.steps is not None:
+            batch["t"] = torch.from_numpy(self.steps[g])
+        return batch
 
 
 class WindowLoader:
@@ -154,8 +161,11 @@ class WindowLoader:
             yield self.data.gather(idx[:, 0], idx[:, 1], self.lookback, self.horizon)
 
 
-def build_window_data(series: list[Series], scaler: StandardScaler) -> WindowData:
-    """Concatenate ``Series`` objects after scaling their targets with the fitted ``scaler``; missing -> 0."""
+def build_window_data(series: list[Series], scaler: StandardScaler, freq: str | None = None) -> WindowData:
+    """Concatenate ``Series`` objects after scaling their targets with the fitted ``scaler``; missing -> 0.
+
+    With ``freq`` every row also gets its time step (:func:`~rnnkit.forecast.data.time_steps`), unless the
+    frequency has no step count (then ``steps`` is None and a model with a cycle refuses the data)."""
     targets, observed, past, future, lengths = [], [], [], [], []
     for s in series:
         y = scaler.transform(s.id, s.target)
@@ -165,6 +175,12 @@ def build_window_data(series: list[Series], scaler: StandardScaler) -> WindowDat
         future.append(s.future.astype(np.float32))
         lengths.append(len(s.target))
     lens = np.asarray(lengths, np.int64)
+    steps = None
+    if freq:
+        try:
+            steps = np.concatenate([time_steps(s.time, freq) for s in series])
+        except ValueError:
+            steps = None
     return WindowData(
         target=np.concatenate(targets),
         observed=np.concatenate(observed),
@@ -172,6 +188,7 @@ def build_window_data(series: list[Series], scaler: StandardScaler) -> WindowDat
         future=np.concatenate(future),
         offsets=np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64),
         lengths=lens,
+        steps=steps,
     )
 
 
