@@ -78,6 +78,15 @@ def main() -> None:
     p.add_argument("--set", nargs="*", default=[], help="TrainCommand fields to change, e.g. ensemble=3")
     p.add_argument("--coverage_horizon", type=int, default=96, help="0: skip the Gaussian-head coverage run")
     p.add_argument("--coverage_budget", type=float, default=4.0, help="training minutes of the coverage run")
+    p.add_argument(
+        "--ablate",
+        nargs="*",
+        default=[],
+        help="single-model variants at --ablate_horizon, each a space-free list of key=value changes joined by "
+        "commas (e.g. cycle=0 head=median); each is trained beside the defaults, one model, --ablate_budget min",
+    )
+    p.add_argument("--ablate_budget", type=float, default=3.0)
+    p.add_argument("--ablate_horizon", type=int, default=96)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", default="runs/bench_ett")
     p.add_argument("--no_append", action="store_true")
@@ -106,6 +115,29 @@ def main() -> None:
         for name, table in PUBLISHED.items():
             if h in table:
                 rows.append([h, name, f"{table[h][0]:.3f}", f"{table[h][1]:.3f}", ""])
+    ablation_rows = []
+    if args.ablate:
+        h = args.ablate_horizon
+        for variant in ["", *args.ablate]:
+            change = parse_sets([kv for kv in variant.split(",") if kv])
+            out = Path(args.runs) / f"ablate_h{h}_{variant.replace('=', '-').replace(',', '_') or 'defaults'}"
+            metrics, seconds, _ = run(h, args.ablate_budget, out, {**sets, "ensemble": 1, **change})
+            m, best = metrics["test"]["model"], metrics["best_val"]
+            ablation_rows.append(
+                [
+                    variant or "(defaults)",
+                    f"{m['mse']:.4f}",
+                    f"{m['mae']:.4f}",
+                    f"{best['val_mse']:.4f}",
+                    f"{seconds:.0f}",
+                ]
+            )
+            print(json.dumps({"ablate": variant, "test": m, "val": best, "seconds": seconds}), flush=True)
+        notes.append(
+            f"Ablation at horizon {h}: one model each (ensemble=1), {args.ablate_budget:g}-minute budget, seed 0; "
+            "val MSE is the best validation MSE (what early stopping keeps).\n\n"
+            + markdown_table(["change", "test MSE", "test MAE", "val MSE", "train+eval s"], ablation_rows)
+        )
     if args.coverage_horizon:
         out = Path(args.runs) / f"h{args.coverage_horizon}_gaussian"
         metrics, seconds, ccfg = run(args.coverage_horizon, args.coverage_budget, out, {**sets, "head": "gaussian"})
@@ -123,7 +155,7 @@ def main() -> None:
             f"{metrics['interval_calibration']['raw_coverage']:.3f} was the uncalibrated coverage on validation. "
             f"Target 0.75-0.85. Point MSE {m['mse']:.3f}, MAE {m['mae']:.3f}."
         )
-    if cfg is not None:
+    if cfg is not None and horizons:
         last = load_forecaster(Path(args.runs) / f"h{horizons[-1]}")
         first = last.members[0] if cfg.ensemble > 1 else last
         changed = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in sets}
@@ -142,7 +174,7 @@ def main() -> None:
     print("\n\n".join(notes))
     if not args.no_append:
         cmd = "python benchmarks/forecast_ett.py " + " ".join(sys.argv[1:])
-        title = "Forecasting: ETTh1, LTSF protocol, look-back 96" + ("" if rows else " (interval coverage only)")
+        title = "Forecasting: ETTh1, LTSF protocol, look-back 96" + ("" if rows else " (ablation / coverage only)")
         append_results(title, table if rows else "", cmd.strip(), "\n\n".join(notes))
     print(machine())
 
