@@ -87,15 +87,16 @@ class TrainCommand(DataArgs):
     """Dropout (default 0.5 for segrnn, before its output layer; 0 for rnn/ar, where it acts between layers)."""
     revin: bool | None = None
     """Reversible instance normalisation of each input window (default: on for rnn/ar; off for segrnn, which
-    subtracts each window's last value instead, as in its paper, and scored better on ETTh1 that way)."""
+    subtracts each window's last value instead, as in its paper: on ETTh1 that scored better at horizon 96 and
+    worse at 720, where --revin true is the better choice; benchmarks/RESULTS.md)."""
     cycle: int | None = None
     """Learn a periodic pattern of this many steps per target, removed from the input and added back to the
     forecast (residual cycle forecasting, CycleNet). Default: the season of the data's frequency (24 for hourly
     data, 7 for daily, 12 for monthly; --season overrides); 0: none."""
     head: str = "point"
     """point (MSE loss) | median (MAE loss) | gaussian | studentt | quantile: the last three give intervals.
-    The MSE loss suits MSE-scored benchmarks (ETTh1: 0.366 test MSE against 0.373 with the MAE loss, one model);
-    median gives the lower MAE."""
+    MSE is the loss of SegRNN's published look-back-96 runs and the metric of the long-horizon literature; the
+    MAE loss gives a lower MAE (on ETTh1 at horizon 96 with the same MSE; benchmarks/RESULTS.md)."""
     quantiles: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.5, 0.9])
     """Levels learnt by the quantile head."""
     level: float = 0.8
