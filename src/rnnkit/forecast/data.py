@@ -178,18 +178,22 @@ def time_steps(time: pd.DatetimeIndex, freq: str) -> np.ndarray:
     offset = pd.tseries.frequencies.to_offset(freq)
     name, n = offset.name, offset.n
     naive = time.tz_localize(None) if time.tz is not None else time
-    if name.startswith(("M", "BM", "Q", "BQ", "Y", "BY", "A", "BA")) and not name.startswith("MIN"):
+    if name.startswith(("M", "BM", "Q", "BQ", "Y", "BY", "A", "BA")):  # calendar months ("min" is lower case)
         months = (naive.year - 1970) * 12 + naive.month - 1
         per = 12 if name.startswith(("Y", "BY", "A", "BA")) else 3 if name.startswith(("Q", "BQ")) else 1
         return np.asarray(months // (per * n), np.int64)
     if name == "B":
         days = naive.values.astype("datetime64[D]")
         return np.busday_count(np.datetime64("1970-01-01", "D"), days).astype(np.int64) // n
-    if isinstance(offset, pd.tseries.offsets.Tick) or name == "D" or name.startswith("W"):
-        step = pd.Timedelta(days=7 * n) if name.startswith("W") else pd.Timedelta(days=n) if name == "D" else None
-        step = step if step is not None else pd.Timedelta(offset)
-        elapsed = naive - pd.Timestamp("1970-01-01")
-        return np.asarray(elapsed // step, np.int64)
+    step = None
+    if name.startswith("W"):
+        step = pd.Timedelta(days=7 * n)
+    elif name == "D":  # not a Tick in pandas >= 3
+        step = pd.Timedelta(days=n)
+    elif isinstance(offset, pd.tseries.offsets.Tick):
+        step = pd.Timedelta(offset)
+    if step is not None:
+        return np.asarray((naive - pd.Timestamp("1970-01-01")) // step, np.int64)
     raise ValueError(f"cannot count steps of frequency {freq!r} for a cycle; use --cycle 0")
 
 
