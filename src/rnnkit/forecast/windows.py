@@ -14,6 +14,7 @@ Shapes: see :mod:`rnnkit.forecast.data`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,10 +178,8 @@ def build_window_data(series: list[Series], scaler: StandardScaler, freq: str | 
     lens = np.asarray(lengths, np.int64)
     steps = None
     if freq:
-        try:
+        with contextlib.suppress(ValueError):  # a frequency with no step count: no steps
             steps = np.concatenate([time_steps(s.time, freq) for s in series])
-        except ValueError:
-            steps = None
     return WindowData(
         target=np.concatenate(targets),
         observed=np.concatenate(observed),
