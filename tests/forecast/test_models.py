@@ -10,7 +10,8 @@ import torch
 from scipy import stats
 
 from rnnkit.forecast.heads import GaussianHead, QuantileHead, StudentTHead, make_head
-from rnnkit.forecast.models import SegRNN, make_model
+from rnnkit.forecast.models import SegRNN, _shared_step, make_model
+from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.train import load_model
 
 L, H, C = 12, 6, 3
@@ -88,6 +89,32 @@ def test_segrnn_is_channel_independent_and_scale_equivariant():
         # RevIN: shifting and scaling a window shifts and scales its forecast.
         b3 = dict(b, x=b["x"] * 3 + 7)
         torch.testing.assert_close(model(b3)[..., 0], out * 3 + 7, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("cell", "kw"), [(GRU, {}), (LSTM, {}), (RNN, {}), (RNN, {"nonlinearity": "relu"}), (GRU, {"bias": False})]
+)
+def test_segrnn_shared_decoder_step_matches_the_cell_on_every_row(cell, kw):
+    """The decoder's shared step equals running the torch cell on all B*C*S rows (inputs repeated over windows,
+    states over segments), forward and every gradient, in float64 on random sizes."""
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        B, C, S, d_in, D = (int(v) for v in rng.integers(1, 6, size=5))
+        rnn = cell(d_in, D, 1, batch_first=True, **kw).double()
+        x = torch.randn(C, S, d_in, dtype=torch.double, requires_grad=True)
+        n_states = 2 if cell is LSTM else 1
+        states = [torch.randn(1, B * C, D, dtype=torch.double, requires_grad=True) for _ in range(n_states)]
+        state = tuple(states) if cell is LSTM else states[0]
+        fast = _shared_step(rnn, x, state, B)  # (B, C, S, D)
+        rows = x.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * C * S, 1, d_in)
+        repeated = [s.repeat_interleave(S, dim=1) for s in states]
+        ref, _ = rnn(rows, tuple(repeated) if cell is LSTM else repeated[0])
+        ref = ref.view(B, C, S, D)
+        torch.testing.assert_close(fast, ref, rtol=1e-12, atol=1e-12)
+        g = torch.randn_like(ref)
+        wrt = [x, *states, *rnn.parameters()]
+        for a, b in zip(torch.autograd.grad((fast * g).sum(), wrt), torch.autograd.grad((ref * g).sum(), wrt)):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_model_errors():

@@ -87,8 +87,8 @@ class TrainCommand(DataArgs):
     """Dropout (default 0.5 for segrnn, before its output layer; 0 for rnn/ar, where it acts between layers)."""
     revin: bool | None = None
     """Reversible instance normalisation of each input window (default: on for rnn/ar; off for segrnn, which
-    subtracts each window's last value instead, as in its paper: on ETTh1 that scored better at horizon 96 and
-    worse at 720, where --revin true is the better choice; benchmarks/RESULTS.md)."""
+    subtracts each window's last value instead, as in its paper: on ETTh1 that scored better at horizon 96; at
+    720 RevIN won a 3-minute run and lost a longer one, so it is not settled there; benchmarks/RESULTS.md)."""
     cycle: int | None = None
     """Learn a periodic pattern of this many steps per target, removed from the input and added back to the
     forecast (residual cycle forecasting, CycleNet). Default: the season of the data's frequency (24 for hourly
@@ -120,9 +120,11 @@ class TrainCommand(DataArgs):
     batch_size: int = 256
     """Windows per batch."""
     lr: float = 1e-3
-    """Peak AdamW learning rate (cosine schedule)."""
+    """Peak AdamW learning rate (see --schedule)."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
+    schedule: str = "cosine"
+    """Learning-rate schedule: cosine (to zero by --epochs or the end of --time_budget) | constant | linear."""
     early_stopping: int | None = 5
     """Stop after this many epochs without a better validation loss."""
     time_budget: float | None = None
@@ -132,8 +134,8 @@ class TrainCommand(DataArgs):
     ensemble: int = 3
     """Train this many models from seeds --seed, --seed+1, ... and forecast with their combination (their mean
     forecast; averaged quantiles; the moment-matched Gaussian); --time_budget is shared among them. An ensemble
-    is steadier from seed to seed than one model; on ETTh1 under a shared 9-minute budget it scored within 0.003
-    MSE of its first member (benchmarks/RESULTS.md). 1 trains a single model, 3x faster without a budget."""
+    is steadier from seed to seed than one model; on ETTh1 under a shared 9-minute budget it scored 0.002 to
+    0.011 MSE below its first member (benchmarks/RESULTS.md). 1 trains a single model, 3x faster without a budget."""
     seed: int = 0
     """Random seed."""
     device: str = "auto"
@@ -287,6 +289,7 @@ def train(cfg: TrainCommand) -> dict:
             batch_size=cfg.batch_size,
             lr=cfg.lr,
             weight_decay=cfg.weight_decay,
+            schedule=cfg.schedule,
             early_stopping=cfg.early_stopping,
             time_budget=budget,
             max_steps=cfg.max_steps,
