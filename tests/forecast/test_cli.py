@@ -129,6 +129,10 @@ def test_covariates_several_series_and_masked_missing_values(tmp_path):
             ["train", "--csv", "x.csv", "--target", "y", "--calendar", "hour"],
             "--model segrnn uses no covariates; drop --past/--future/--calendar or use --model rnn|ar",
         ),
+        (
+            ["train", "--csv", "x.csv", "--target", "y", "--schedule", "step"],
+            "--schedule must be one of 'cosine', 'constant', 'linear'; got 'step'",
+        ),
         (["train", "--csv", "nope.csv", "--target", "y"], "no such file: nope.csv"),
         (
             ["predict", "--model", "nowhere", "--csv", "x.csv"],
@@ -155,10 +159,13 @@ def test_bad_column_through_the_cli(air, capsys, tmp_path):
 
 def test_train_an_ensemble_and_reload_it(air, tmp_path):
     argv = ["forecast", "train", "--csv", air, "--target", "#Passengers", "--lookback", "24", "--horizon", "12"]
-    assert main([*argv, "--out", str(tmp_path), *TINY, "--ensemble", "2"]) == 0
+    assert main([*argv, "--out", str(tmp_path), *TINY, "--ensemble", "2", "--schedule", "constant"]) == 0
     m = read(tmp_path / "metrics.json")
     assert m["ensemble"] == 2 and len(m["best_val"]) == 2
     assert (tmp_path / "run" / "member0").is_dir() and (tmp_path / "run" / "member1").is_dir()
+    lines = [json.loads(line) for line in (tmp_path / "run" / "member1" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [d["lr"] for d in lines if "lr" in d]
+    assert lrs and all(v == pytest.approx(read(tmp_path / "config.json")["lr"]) for v in lrs)  # constant: no decay
     model = load_forecaster(tmp_path)
     assert read(tmp_path / "model" / "config.json")["kind"] == "forecast.ensemble" and len(model.members) == 2
     assert main(["forecast", "eval", "--model", str(tmp_path), "--csv", air, "--out", str(tmp_path / "ev")]) == 0

@@ -155,6 +155,7 @@ class TrainCommand(DataArgs):
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("missing", self.missing, MISSING_METHODS)
         _choice("gaps", self.gaps, GAP_METHODS)
+        _choice("schedule", self.schedule, ("cosine", "constant", "linear"))
         for flag in ("lookback", "horizon", "epochs", "batch_size", "ensemble"):
             value = getattr(self, flag)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
