@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -322,7 +322,7 @@ def _shared_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor
     time: at horizon 720, with B = 256 and S = 30, its products shrink 27x.)
     """
     C = x.shape[0]
-    w_ih, w_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
+    w_ih, w_hh = cast(Tensor, rnn.weight_ih_l0), cast(Tensor, rnn.weight_hh_l0)
     b_ih, b_hh = getattr(rnn, "bias_ih_l0", None), getattr(rnn, "bias_hh_l0", None)  # absent with bias=False
     gi = nn.functional.linear(x, w_ih, b_ih).unsqueeze(0)  # (1, C, S, G*D)
     h = (state[0] if isinstance(state, tuple) else state)[0].view(batch, C, 1, -1)  # (B, C, 1, D)
