@@ -1,6 +1,6 @@
 """SegRNN's parallel decoder: rnnkit's shared step against the paper's row-by-row step, one training step each.
 
-The paper's code (and rnnkit before this benchmark) repeats the decoder inputs over the B windows and the encoder
+The paper's code repeats the decoder inputs over the B windows and the encoder
 state over the S_out output segments, then runs the cell on all B*C*S_out rows. rnnkit computes the input
 projection once per (channel, segment) and the recurrent projection once per (window, channel)
 (``rnnkit.forecast.models._shared_step``); the outputs and gradients are the same (tests/forecast/test_models.py).
