@@ -110,7 +110,8 @@ def test_variable_lengths_match_torch_packed_forward_states_and_gradients(cfg):
     loss2.backward()
     torch.testing.assert_close(x1.grad, x2.grad, atol=ATOL, rtol=0)
     for (name, p1), p2 in zip(ours.named_parameters(), ref.parameters()):
-        torch.testing.assert_close(p1.grad, p2.grad, atol=ATOL, rtol=0, msg=lambda m, name=name: f"{name}: {m}")
+        # a weight gradient sums B*T terms in another order and can reach ~100, where one float32 ulp is 1.5e-5
+        torch.testing.assert_close(p1.grad, p2.grad, atol=ATOL, rtol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
     if hx is not None:
         torch.testing.assert_close(
             flat_state(tuple(h.grad for h in hx1) if isinstance(hx1, tuple) else hx1.grad),
