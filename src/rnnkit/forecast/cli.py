@@ -28,6 +28,7 @@ from rnnkit.forecast.pipeline import PROTOCOLS, Prepared, calibrate, evaluate, f
 from rnnkit.forecast.plots import plot_forecast
 from rnnkit.forecast.scale import StandardScaler
 from rnnkit.forecast.windows import backtest_index
+from rnnkit.train.config import SCHEDULES
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ class TrainCommand(DataArgs):
     weight_decay: float = 0.0
     """AdamW weight decay."""
     schedule: str = "cosine"
-    """Learning-rate schedule: cosine (to zero by --epochs or the end of --time_budget) | constant | linear."""
+    """Learning-rate schedule: cosine (to zero by --epochs or the end of --time_budget) | constant | linear |
+    plateau (halved when the validation loss stalls)."""
     early_stopping: int | None = 5
     """Stop after this many epochs without a better validation loss."""
     time_budget: float | None = None
@@ -155,7 +157,7 @@ class TrainCommand(DataArgs):
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("missing", self.missing, MISSING_METHODS)
         _choice("gaps", self.gaps, GAP_METHODS)
-        _choice("schedule", self.schedule, ("cosine", "constant", "linear"))
+        _choice("schedule", self.schedule, SCHEDULES)
         for flag in ("lookback", "horizon", "epochs", "batch_size", "ensemble"):
             value = getattr(self, flag)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
