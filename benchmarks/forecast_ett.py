@@ -100,9 +100,10 @@ def main() -> None:
         test = metrics["test"]
         print(json.dumps({h: {"test": test, "seconds": seconds}}), flush=True)
         m = test["model"]
-        label = f"rnnkit {cfg.model}" + (f" (ensemble of {cfg.ensemble})" if cfg.ensemble > 1 else "")
+        n = metrics["ensemble"]  # --fill_budget may train more members than --ensemble
+        label = f"rnnkit {cfg.model}" + (f" (ensemble of {n})" if n > 1 else "")
         rows.append([h, label, f"{m['mse']:.3f}", f"{m['mae']:.3f}", f"{seconds / 60:.1f}"])
-        if cfg.ensemble > 1:  # what one member alone scores: the ensemble's gain
+        if n > 1:  # what one member alone scores: the ensemble's gain
             model = load_forecaster(Path(args.runs) / f"h{h}")
             series = load_series(cfg.csv, CHANNELS, time_col="date")
             prep = prepare(series, 96, h, protocol="ltsf", name="ETTh1.csv")
@@ -164,7 +165,8 @@ def main() -> None:
             f"defaults (model {cfg.model}, d_model {cfg.d_model}, dropout 0.5, head {cfg.head}, lr {cfg.lr}, batch "
             f"{cfg.batch_size}, epochs {cfg.epochs}, early stopping {cfg.early_stopping}, "
             f"{'RevIN' if first.revin is not None else 'last value subtracted (no RevIN)'}, learnt cycle of "
-            f"{first.cycle} steps, ensemble {cfg.ensemble})"
+            f"{first.cycle} steps, ensemble {cfg.ensemble}"
+            f"{', more members while the budget lasts' if cfg.fill_budget and cfg.ensemble > 1 else ''})"
             f"{'; changed: ' + str(changed) if changed else ''}; {args.threads} torch threads. "
             "rnnkit linear = DLinear-style closed-form ridge fit; naive = last value. Published rows are copied "
             "from the papers, not re-run."

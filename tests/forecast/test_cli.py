@@ -170,3 +170,16 @@ def test_train_an_ensemble_and_reload_it(air, tmp_path):
     assert read(tmp_path / "model" / "config.json")["kind"] == "forecast.ensemble" and len(model.members) == 2
     assert main(["forecast", "eval", "--model", str(tmp_path), "--csv", air, "--out", str(tmp_path / "ev")]) == 0
     assert read(tmp_path / "ev" / "metrics.json")["model"]["mae"] == pytest.approx(m["test"]["model"]["mae"], 1e-5)
+
+
+def test_members_that_stop_early_leave_the_budget_to_more_members(air, tmp_path):
+    argv = ["forecast", "train", "--csv", air, "--target", "#Passengers", "--lookback", "24", "--horizon", "12"]
+    argv += [*TINY, "--ensemble", "2", "--time_budget", "0.05", "--ema", "0.9"]  # 2 epochs take well under 3 s
+    assert main([*argv, "--out", str(tmp_path / "fill")]) == 0
+    m = read(tmp_path / "fill" / "metrics.json")
+    n = m["ensemble"]
+    assert n > 2 and len(m["best_val"]) == n == len(load_forecaster(tmp_path / "fill").members)
+    assert sorted(p.name for p in (tmp_path / "fill" / "run").iterdir()) == sorted(f"member{i}" for i in range(n))
+    assert m["train_seconds"] < 0.05 * 60 + 3 * max(2.0, m["train_seconds"] / n)  # stops once the budget is spent
+    assert main([*argv, "--fill_budget", "false", "--out", str(tmp_path / "two")]) == 0
+    assert read(tmp_path / "two" / "metrics.json")["ensemble"] == 2

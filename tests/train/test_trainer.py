@@ -79,14 +79,16 @@ def test_fit_writes_the_run_directory_and_keeps_the_best_weights(tmp_path: Path)
     assert (last["step"], last["epoch"], last["batch_in_epoch"]) == (12, 3, 0)
 
 
-def run_toy(run_dir: Path | None, loader_kind: str, callbacks: tuple = (), resume: bool = False) -> tuple:
+def run_toy(
+    run_dir: Path | None, loader_kind: str, callbacks: tuple = (), resume: bool = False, ema: float | None = None
+) -> tuple:
     """3 epochs, dropout (so RNG streams matter), grad_accum 2 with a partial last window, mid-epoch checkpoints."""
     model = make_model(dropout=0.3)
     if loader_kind == "seeded":
         loader = seeded_loader(TRAIN, batch_size=12, shuffle=True, seed=5)
     else:  # a plain DataLoader shuffled from the global torch RNG
         loader = DataLoader(TRAIN, batch_size=12, shuffle=True)
-    cfg = TrainConfig(epochs=3, grad_accum=2, checkpoint_every=2, warmup_steps=2, quiet=True, seed=3)
+    cfg = TrainConfig(epochs=3, grad_accum=2, checkpoint_every=2, warmup_steps=2, quiet=True, seed=3, ema=ema)
     trainer = Trainer(model, cfg, step=toy_step, run_dir=run_dir, callbacks=callbacks)
     return model, trainer.fit(loader, DataLoader(VAL, batch_size=16), resume=resume)
 
@@ -428,6 +430,7 @@ def test_amp_on_cpu_trains_in_bfloat16_when_asked() -> None:
         ({"warmup_steps": -1}, "--warmup_steps must be >= 0; got -1"),
         ({"device": "tpu"}, "--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
         ({"schedule": "step"}, "--schedule must be one of 'cosine', 'constant', 'linear', 'plateau'; got 'step'"),
+        ({"ema": 1.0}, "--ema must be a decay in (0, 1), e.g. 0.98, or None (off); got 1.0"),
     ],
 )
 def test_config_errors_name_the_flag(kwargs: dict[str, Any], message: str) -> None:
@@ -516,3 +519,65 @@ def test_loader_without_len_trains_with_a_constant_lr_after_warmup(caplog: pytes
     result = Trainer(make_model(), cfg, step=toy_step, callbacks=[Record()]).fit(Stream())
     assert result.steps == 8 and lrs == pytest.approx([0.05] + [0.1] * 7)
     assert "the train loader has no len() and --max_steps is None; lr stays constant" in caplog.text
+
+
+class RecordWeights(Callback):
+    """The raw weights after every optimizer step, in float64."""
+
+    def __init__(self) -> None:
+        self.weights: list[dict[str, torch.Tensor]] = []
+
+    def on_step_end(self, trainer: Trainer, step: int, output: StepOutput) -> None:
+        self.weights.append({k: v.detach().double().clone() for k, v in trainer.model.named_parameters()})
+
+
+def ema_oracle(weights: list[dict[str, torch.Tensor]], decay: float) -> dict[str, torch.Tensor]:
+    """sum_i (1 - d) d^(t-i) w_i / (1 - d^t) over steps i = 1..t, written out in float64."""
+    t = len(weights)
+    return {
+        k: sum((1 - decay) * decay ** (t - i) * w[k] for i, w in enumerate(weights, 1)) / (1 - decay**t)
+        for k in weights[0]
+    }
+
+
+@pytest.mark.parametrize("decay", [0.5, 0.9])
+def test_ema_validates_keeps_and_returns_the_bias_corrected_average(decay: float) -> None:
+    record = RecordWeights()
+    model = make_model()
+    cfg = TrainConfig(epochs=4, lr=3e-2, ema=decay, early_stopping=None, quiet=True)
+    evaluated: list[dict[str, torch.Tensor]] = []
+
+    def evaluate(m: torch.nn.Module, loader: Any) -> dict[str, float]:
+        evaluated.append({k: v.detach().double().clone() for k, v in m.named_parameters()})
+        x, y = VAL.tensors
+        return {"val_loss": float(torch.nn.functional.cross_entropy(m(x), y))}
+
+    trainer = Trainer(model, cfg, step=toy_step, evaluate=evaluate, callbacks=(record,))
+    result = trainer.fit(DataLoader(TRAIN, batch_size=16), DataLoader(VAL, batch_size=32))
+    assert [e["step"] for e in result.history] == [4, 8, 12, 16]
+    for got, step in zip(evaluated, (4, 8, 12, 16)):  # validation saw the average of the steps so far
+        want = ema_oracle(record.weights[:step], decay)
+        assert all(torch.allclose(got[k], want[k], rtol=0, atol=1e-6) for k in want)
+    best = ema_oracle(record.weights[: result.best_step], decay)  # the model ends with the best average
+    assert all(torch.allclose(p.double(), best[k], rtol=0, atol=1e-6) for k, p in model.named_parameters())
+    raw = record.weights[-1]
+    assert any(not torch.allclose(raw[k], best[k], atol=1e-4) for k in raw)  # the average is not the raw weights
+
+    # Without validation the model ends with the average at the last step.
+    record, model = RecordWeights(), make_model()
+    Trainer(model, cfg, step=toy_step, callbacks=(record,)).fit(DataLoader(TRAIN, batch_size=16))
+    last = ema_oracle(record.weights, decay)
+    assert all(torch.allclose(p.double(), last[k], rtol=0, atol=1e-6) for k, p in model.named_parameters())
+
+
+def test_resume_with_ema_is_bitwise_identical(tmp_path: Path) -> None:
+    whole, whole_result = run_toy(tmp_path / "whole", "seeded", ema=0.8)
+    with pytest.raises(KeyboardInterrupt):
+        run_toy(tmp_path / "cut", "seeded", callbacks=(InterruptAt(5),), ema=0.8)
+    resumed, resumed_result = run_toy(tmp_path / "cut", "seeded", resume=True, ema=0.8)
+    assert states_equal(whole, resumed)
+    assert no_time(resumed_result.history) == no_time(whole_result.history)
+    plain, _ = run_toy(tmp_path / "plain", "seeded")
+    assert not states_equal(whole, plain)
+    with pytest.raises(ValueError, match="written without --ema"):
+        run_toy(tmp_path / "plain", "seeded", resume=True, ema=0.8)

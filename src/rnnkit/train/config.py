@@ -47,6 +47,11 @@ class TrainConfig:
     """Learning-rate schedule after warm-up: cosine | constant | linear | plateau."""
     warmup_steps: int = 0
     """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
+    ema: float | None = None
+    """Average the weights over training with this decay per optimizer step (e.g. 0.98: about the last 50 steps;
+    None: off), as Keras' ``use_ema`` and timm's ModelEma do. Validation, the best checkpoint, early stopping and
+    the final model use the averaged weights; the optimizer keeps stepping the raw ones. The average is
+    bias-corrected (as Adam's moments), so the initial weights carry no weight."""
     early_stopping: int | None = 20
     """Stop after this many validations without improvement of --monitor (None: off)."""
     monitor: str = "val_loss"
@@ -83,6 +88,8 @@ class TrainConfig:
             raise ValueError(f"--weight_decay must be >= 0; got {self.weight_decay!r}")
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"--clip_norm must be > 0 or None (no clipping); got {self.clip_norm!r}")
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise ValueError(f"--ema must be a decay in (0, 1), e.g. 0.98, or None (off); got {self.ema!r}")
         if self.warmup_steps < 0:
             raise ValueError(f"--warmup_steps must be >= 0; got {self.warmup_steps!r}")
         if self.schedule not in SCHEDULES:

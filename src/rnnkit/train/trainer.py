@@ -161,6 +161,9 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._synced = True  # whether the last backward all-reduced (under DDP; always True in one process)
         self._time_fraction: float | None = None  # of --time_budget spent, as of the last stop check
+        # --ema: zero-started running sums of the trainable weights; divided by 1 - decay**step they are the
+        # (bias-corrected) exponential average.
+        self._ema = [torch.zeros_like(p) for p in self._params] if self.config.ema else None
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -230,6 +233,10 @@ class Trainer:
                 self._checkpoint()
             if self.tracker.weights is not None:
                 self.model.load_state_dict(self.tracker.weights)
+            elif self._ema is not None and self.step > 0:  # no validation: the final average
+                with self.averaged_weights():
+                    final = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self.model.load_state_dict(final)
             self.runlog.plot(self.history)
         finally:
             bar.close()
@@ -405,6 +412,9 @@ class Trainer:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
+        if self._ema is not None and cfg.ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(self._ema, [p.detach() for p in self._params], 1.0 - cfg.ema)
         return self._sums.get("train_loss", 0.0) / max(self._sums.get("n", 1.0), 1e-12)
 
     def _check_synced(self) -> None:
@@ -439,6 +449,26 @@ class Trainer:
         raise NonFiniteLossError(f"{what} at {where}; training stopped, {kept}. Lower --lr or check the data.")
 
     # ------------------------------------------------------------------------------------------ validation
+    @contextlib.contextmanager
+    def averaged_weights(self) -> Iterator[None]:
+        """Within the block the model holds the --ema average of its weights (the raw ones without --ema or before
+        the first step); the raw weights come back after it."""
+        if self._ema is None or self.step == 0:
+            yield
+            return
+        assert self.config.ema is not None
+        correction = 1.0 - self.config.ema**self.step
+        with torch.no_grad():
+            raw = [p.detach().clone() for p in self._params]
+            for p, e in zip(self._params, self._ema):
+                p.copy_(e / correction)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, r in zip(self._params, raw):
+                    p.copy_(r)
+
     def _log_event(self) -> None:
         """One history/metrics.jsonl event: train means since the last event, plus a validation if possible."""
         event: dict[str, Any] = {
@@ -447,14 +477,15 @@ class Trainer:
             "lr": self.lr,
         }
         event.update(self._train_means())
-        if self._val_loader is not None:
-            event.update(self.validate(self._val_loader))
-        event["time"] = round(self._seconds(), 3)
-        self.history.append(event)
-        self.runlog.event(event)
-        self.last_val_step = self.step
-        if self._val_loader is not None:
-            self._track_best(event)
+        with self.averaged_weights():  # validated and kept as the best: the average under --ema
+            if self._val_loader is not None:
+                event.update(self.validate(self._val_loader))
+            event["time"] = round(self._seconds(), 3)
+            self.history.append(event)
+            self.runlog.event(event)
+            self.last_val_step = self.step
+            if self._val_loader is not None:
+                self._track_best(event)
             for cb in self.callbacks:
                 cb.on_validation_end(self, event)
         if self.is_main and time.perf_counter() - self._last_plot > 60:
@@ -512,6 +543,7 @@ class Trainer:
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "schedule": self.schedule.state_dict(),
+                "ema": self._ema,
                 "ranks": ranks,
                 "world_size": self.world_size,
                 "step": self.step,
@@ -540,6 +572,10 @@ class Trainer:
         for key in ("step", "epoch", "batch_in_epoch", "history", "last_val_step"):
             setattr(self, key, state[key])
         self.tracker.load_state_dict(state["best"])
+        if self._ema is not None:
+            if state.get("ema") is None:
+                raise ValueError(f"{path} was written without --ema; resume without it, or start a new run")
+            self._ema = [e.to(p.device) for e, p in zip(state["ema"], self._params)]
         self._seconds0 = float(state["seconds"])
         ranks = state["ranks"]
         mine = ranks[self.rank] if len(ranks) == self.world_size else ranks[0]
