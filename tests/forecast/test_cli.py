@@ -16,7 +16,7 @@ from rnnkit.forecast.pipeline import future_frame
 from rnnkit.forecast.windows import backtest_index
 
 TINY = ["--epochs", "2", "--d_model", "16", "--hidden_size", "16", "--quiet", "true", "--batch_size", "16"]
-TINY += ["--ensemble", "1"]
+TINY += ["--ensemble", "1", "--compile", "false"]
 
 
 @pytest.fixture(scope="module")

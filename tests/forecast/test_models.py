@@ -293,3 +293,34 @@ def test_cycle_errors():
         "this model removes a learnt cycle of 24 steps and needs each window's time step 't' (WindowData gives it "
         "when the data's frequency has a step count); retrain with --cycle 0"
     )
+
+
+def _loss_and_grads(model: SegRNN, batch: dict) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    model.zero_grad()
+    loss = model.loss(batch)
+    loss.backward()
+    return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+
+def test_compiled_decoder_step_matches_the_eager_one_and_falls_back_when_compilation_fails(monkeypatch):
+    import rnnkit.forecast.models as models
+
+    torch.manual_seed(0)
+    model = SegRNN(lookback=12, horizon=8, num_targets=3, seg_len=4, d_model=8, dropout=0.0)
+    batch = {"x": torch.randn(5, 12, 3), "y": torch.randn(5, 8, 3), "y_mask": torch.ones(5, 8, 3, dtype=torch.bool)}
+    want, want_grads = _loss_and_grads(model, batch)
+    model.compile_step = True
+    for b in (batch, {k: v[:2] for k, v in batch.items()}, batch):  # a second batch size recompiles
+        got, got_grads = _loss_and_grads(model, b)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setitem(models._COMPILED, "gru", broken)
+    with pytest.warns(UserWarning, match="running it eagerly: no C.. compiler"):
+        got, _ = _loss_and_grads(model, batch)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert models._COMPILED["gru"] is None  # no second try

@@ -62,6 +62,10 @@ def _layer_dropout(dropout: float, num_layers: int) -> float:
 class Forecaster(SavableModel, nn.Module):
     """Shared plumbing: validation, RevIN, head, and the config that :func:`rnnkit.train.save_model` stores."""
 
+    compile_step: bool = False
+    """Run the recurrent step through torch.compile while training (SegRNN's GRU decoder; ignored by the others).
+    A run-time choice (forecast train --compile), not saved with the model."""
+
     def __init__(
         self,
         *,
@@ -300,7 +304,7 @@ class SegRNN(Forecaster):
             ],
             dim=-1,
         )  # (C, S_out, D)
-        out = _shared_step(self.rnn, emb, state, B)  # (B, C, S_out, D)
+        out = _shared_step(self.rnn, emb, state, B, compiled=self.compile_step)  # (B, C, S_out, D)
         raw = self.predict(self.dropout(out)).view(B, C, self.horizon, K)  # segments back to back
         raw = raw.permute(0, 2, 1, 3)  # (B, H, C, K)
         if revin is None:  # shift every location parameter back (all K of a quantile head, else the first)
@@ -311,7 +315,9 @@ class SegRNN(Forecaster):
         return raw
 
 
-def _shared_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor], batch: int) -> Tensor:
+def _shared_step(
+    rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor], batch: int, *, compiled: bool = False
+) -> Tensor:
     """One step of a one-layer recurrent ``rnn`` for every (window, channel, segment) at once: inputs ``x``
     (C, S, D_in) shared by all windows, states (1, B*C, D) shared by all segments. Returns the new hidden states
     (B, C, S, D).
@@ -320,6 +326,10 @@ def _shared_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor
     (channel, segment) and the recurrent one once per (window, channel), so the matrix products cost (B + S)
     rows instead of B*S; only the gate arithmetic runs on all B*C*S rows. At horizon 720, with B = 256 and S = 30,
     the decoder's matrix products shrink 27x.
+
+    ``compiled``: a GRU's gate arithmetic, which is then most of the step, runs through :func:`torch.compile`
+    while gradients are on (one fused kernel for the forward, one for the backward, instead of a pass over memory
+    per operation); see :func:`_compiled_gru_gates`.
     """
     C = x.shape[0]
     w_ih, w_hh = cast(Tensor, rnn.weight_ih_l0), cast(Tensor, rnn.weight_hh_l0)
@@ -328,18 +338,44 @@ def _shared_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor
     h = (state[0] if isinstance(state, tuple) else state)[0].view(batch, C, 1, -1)  # (B, C, 1, D)
     gh = nn.functional.linear(h, w_hh, b_hh)  # (B, C, 1, G*D)
     mode = rnn.mode  # type: ignore[union-attr]
-    if mode == "GRU":  # torch's gate order r, z, n; the reset gate scales the recurrent part of n
-        i_r, i_z, i_n = gi.chunk(3, dim=-1)
-        h_r, h_z, h_n = gh.chunk(3, dim=-1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
-        return n + z * (h - n)  # (1 - z) * n + z * h
+    if mode == "GRU":
+        gates = _compiled_gru_gates() if compiled and torch.is_grad_enabled() else None
+        if gates is not None:
+            try:
+                return gates(gi, gh, h)
+            except Exception as err:  # no C++ compiler, an unsupported platform: warn once, run eagerly
+                _COMPILED["gru"] = None
+                warnings.warn(f"torch.compile of the decoder step failed, running it eagerly: {err}", stacklevel=2)
+        return _gru_gates(gi, gh, h)
     if mode == "LSTM":  # gate order i, f, g, o
         c = state[1][0].view(batch, C, 1, -1)  # type: ignore[index]
         i, f, g, o = (gi + gh).chunk(4, dim=-1)
         return torch.sigmoid(o) * torch.tanh(torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g))
     act = torch.tanh if mode == "RNN_TANH" else torch.relu
     return act(gi + gh)
+
+
+def _gru_gates(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
+    """A GRU's new state from its input and recurrent projections (broadcast against each other) and its state."""
+    i_r, i_z, i_n = gi.chunk(3, dim=-1)  # torch's gate order r, z, n; the reset gate scales the recurrent part of n
+    h_r, h_z, h_n = gh.chunk(3, dim=-1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def _compiled_gru_gates() -> Any:
+    """:func:`_gru_gates` through ``torch.compile`` (made once per process), or None after a compile failed.
+
+    Shapes are static at first; the first new batch size (an epoch's last batch) recompiles the kernels for any
+    size. On 2 CPU cores it makes a SegRNN training step at horizon 720 about 1.3x faster, after about 20 s of
+    compilation the first time (inductor caches kernels on disk for later runs)."""
+    if "gru" not in _COMPILED:
+        _COMPILED["gru"] = torch.compile(_gru_gates)
+    return _COMPILED["gru"]
 
 
 @register_model("forecast.ensemble")
