@@ -164,6 +164,7 @@ def main() -> None:
             f"`rnnkit forecast train --protocol ltsf --lookback 96 --horizon H --time_budget {args.budget:g}` with "
             f"defaults (model {cfg.model}, d_model {cfg.d_model}, dropout 0.5, head {cfg.head}, lr {cfg.lr}, batch "
             f"{cfg.batch_size}, epochs {cfg.epochs}, early stopping {cfg.early_stopping}, "
+            f"{f'weight average (EMA {cfg.ema})' if cfg.ema else 'no weight average'}, "
             f"{'RevIN' if first.revin is not None else 'last value subtracted (no RevIN)'}, learnt cycle of "
             f"{first.cycle} steps, ensemble {cfg.ensemble}"
             f"{', more members while the budget lasts' if cfg.fill_budget and cfg.ensemble > 1 else ''}, "

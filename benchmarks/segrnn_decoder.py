@@ -1,11 +1,18 @@
-"""SegRNN's parallel decoder: rnnkit's shared step against the paper's row-by-row step, one training step each.
+"""SegRNN training step: the paper's row-by-row decoder against rnnkit's, one change at a time.
 
 The paper's code repeats the decoder inputs over the B windows and the encoder
 state over the S_out output segments, then runs the cell on all B*C*S_out rows. rnnkit computes the input
 projection once per (channel, segment) and the recurrent projection once per (window, channel)
 (``rnnkit.forecast.models._shared_step``); the outputs and gradients are the same (tests/forecast/test_models.py).
-This times a full training step (forward, backward, Adam) of ``SegRNN`` with each decoder, interleaved, on the
-shapes of the ETTh1 benchmark (batch 256, 7 channels, look-back 96, segments of 24).
+On top of that, rnnkit draws the decoder's dropout mask with ``rnnkit.nn.Dropout`` (torch's CPU ``bernoulli_`` is
+slow) and, by default (``forecast train --compile``), runs the GRU gate arithmetic through ``torch.compile``.
+This times a full training step (forward, backward, Adam) of ``SegRNN`` in each configuration, interleaved, on
+the shapes of the ETTh1 benchmark (batch 256, 7 channels, look-back 96, segments of 24):
+
+- paper: row-by-row step, torch.nn.Dropout;
+- shared: rnnkit's shared step, torch.nn.Dropout;
+- + dropout: shared step, rnnkit.nn.Dropout;
+- + compile: shared step, rnnkit.nn.Dropout, compiled gates (``forecast train``'s default).
 
     python benchmarks/segrnn_decoder.py --horizons 96,192,336,720 --d_model 256
 
@@ -26,6 +33,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, machine, markdown_table
 from rnnkit.forecast import models
 from rnnkit.forecast.models import SegRNN
+from rnnkit.nn import Dropout
+
+# name -> (decoder step, rnnkit dropout?, compiled gates?)
+CONFIGS = {
+    "paper": ("rowwise", False, False),
+    "shared": ("shared", False, False),
+    "+ dropout": ("shared", True, False),
+    "+ compile": ("shared", True, True),
+}
 
 
 def rowwise_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor], batch: int) -> Tensor:
@@ -40,9 +56,16 @@ def rowwise_step(rnn: nn.Module, x: Tensor, state: Tensor | tuple[Tensor, Tensor
     return out.view(batch, C, S, -1)
 
 
-def step_seconds(model: SegRNN, batch: dict[str, Tensor], opt: torch.optim.Optimizer, decoder, repeats: int) -> float:
+def step_seconds(
+    model: SegRNN, batch: dict[str, Tensor], opt: torch.optim.Optimizer, config: str, repeats: int
+) -> float:
+    decoder, fast_dropout, compiled = CONFIGS[config]
+    p = model.dropout.p
+    model.dropout = Dropout(p) if fast_dropout else nn.Dropout(p)
+    model.compile_step = compiled
     shared = models._shared_step
-    models._shared_step = decoder  # SegRNN._forecast looks the step up in its module
+    if decoder == "rowwise":
+        models._shared_step = lambda rnn, x, state, batch, compiled=False: rowwise_step(rnn, x, state, batch)
     try:
         times = []
         for _ in range(repeats):
@@ -81,16 +104,20 @@ def main() -> None:
             "y_mask": torch.ones(args.batch, h, 7, dtype=torch.bool),
         }
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        step_seconds(model, batch, opt, models._shared_step, 1)  # warm-up
-        step_seconds(model, batch, opt, rowwise_step, 1)
-        shared, rowwise = [], []
-        for _ in range(args.rounds):  # interleaved, so drifts of the machine hit both
-            shared.append(step_seconds(model, batch, opt, models._shared_step, args.repeats))
-            rowwise.append(step_seconds(model, batch, opt, rowwise_step, args.repeats))
-        s, r = min(shared), min(rowwise)
-        rows.append([h, f"{r * 1000:.0f}", f"{s * 1000:.0f}", f"{r / s:.1f}x"])
+        t0 = time.perf_counter()
+        step_seconds(model, batch, opt, "+ compile", 2)  # compiles (a cold cache: 10-25 s)
+        compile_s = time.perf_counter() - t0
+        for config in CONFIGS:  # warm-up
+            step_seconds(model, batch, opt, config, 1)
+        times: dict[str, list[float]] = {config: [] for config in CONFIGS}
+        for _ in range(args.rounds):  # interleaved, so drifts of the machine hit every configuration
+            for config in CONFIGS:
+                times[config].append(step_seconds(model, batch, opt, config, args.repeats))
+        best = {config: min(t) for config, t in times.items()}
+        paper = best["paper"]
+        rows.append([h, *(f"{best[c] * 1000:.0f} ({paper / best[c]:.1f}x)" for c in CONFIGS), f"{compile_s:.0f}"])
         print(rows[-1], flush=True)
-    header = ["horizon", "row-by-row step ms (paper)", "shared step ms (rnnkit)", "speed-up"]
+    header = ["horizon", *(f"{c} step ms (speed-up)" for c in CONFIGS), "first compiled steps s"]
     table = markdown_table(header, rows)
     print(table)
     print(machine())
@@ -101,7 +128,11 @@ def main() -> None:
             f"segments of 24, d_model {args.d_model}, cell {args.cell}, {args.threads} threads; best of "
             f"{args.rounds} interleaved rounds of the median of {args.repeats} steps."
         )
-        append_results("SegRNN decoder: shared step against the paper's row-by-row step", table, cmd.strip(), notes)
+        notes += (
+            " Speed-ups are against the paper's step in the same round; the last column is the first two compiled"
+            " steps with their compilation (inductor's on-disk cache may already hold the kernels)."
+        )
+        append_results("SegRNN training step: the paper's decoder against rnnkit's", table, cmd.strip(), notes)
 
 
 if __name__ == "__main__":

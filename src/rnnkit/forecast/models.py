@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from rnnkit.forecast.heads import make_head
 from rnnkit.forecast.scale import RevIN
-from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn import GRU, LSTM, RNN, Dropout
 from rnnkit.train import SavableModel, register_model
 
 CELLS: dict[str, type[nn.Module]] = {"gru": GRU, "lstm": LSTM, "rnn": RNN}
@@ -260,8 +260,9 @@ class SegRNN(Forecaster):
 
     Covariates are not used (each channel is forecast from its own past), as in the paper. The decoder's step
     is computed by :func:`_shared_step`: the same numbers as the paper's code, which runs the cell on
-    B*C*S_out repeated rows, for less work (training steps 1.6x faster at horizon 96, 2.3x at 720 on 2 CPU cores;
-    benchmarks/segrnn_decoder.py).
+    B*C*S_out repeated rows, for less work; its dropout mask is drawn by :class:`rnnkit.nn.Dropout`. Together,
+    training steps are 1.8x faster than the paper's at horizon 96 and 2.9x at 720 on 2 CPU cores, 1.9x and 4.3x
+    with the gates compiled (``compile_step``; benchmarks/segrnn_decoder.py).
 
     >>> m = SegRNN(lookback=24, horizon=12, num_targets=3, seg_len=6, d_model=16)
     >>> tuple(m({"x": torch.randn(2, 24, 3)}).shape)
@@ -287,7 +288,7 @@ class SegRNN(Forecaster):
         self.rnn = _cell(cell)(d_model, d_model, 1, batch_first=True)
         self.pos_emb = nn.Parameter(torch.randn(self.n_out, d_model // 2))
         self.channel_emb = nn.Parameter(torch.randn(self.num_targets, d_model // 2))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)  # torch.nn.Dropout with a faster CPU mask (rnnkit.nn.dropout)
         self.predict = nn.Linear(d_model, seg_len * self.head.num_params)
 
     def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
@@ -371,8 +372,8 @@ def _compiled_gru_gates() -> Any:
     """:func:`_gru_gates` through ``torch.compile`` (made once per process), or None after a compile failed.
 
     Shapes are static at first; the first new batch size (an epoch's last batch) recompiles the kernels for any
-    size. On 2 CPU cores it makes a SegRNN training step at horizon 720 about 1.3x faster, after about 20 s of
-    compilation the first time (inductor caches kernels on disk for later runs)."""
+    size. On 2 CPU cores it makes a SegRNN training step at horizon 720 about 1.5x faster (0.9x to 1.2x at 96 to
+    336), after 10-25 s of compilation the first time (inductor caches kernels on disk for later runs)."""
     if "gru" not in _COMPILED:
         _COMPILED["gru"] = torch.compile(_gru_gates)
     return _COMPILED["gru"]

@@ -1,9 +1,23 @@
 """rnnkit.nn: recurrent cells and layers. Exact drop-ins for torch.nn, plus variable lengths, streaming ``step``
-and a generic :class:`Recurrent` layer that runs any cell. Imports nothing from the rest of rnnkit."""
+and a generic :class:`Recurrent` layer that runs any cell; :class:`Dropout`, torch.nn.Dropout with a mask drawn
+faster on CPU. Imports nothing from the rest of rnnkit."""
 
 from rnnkit.nn.base import RecurrentBase
 from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.dropout import Dropout, dropout
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.recurrent import Recurrent
 
-__all__ = ["GRU", "LSTM", "RNN", "Cell", "GRUCell", "LSTMCell", "RNNCell", "Recurrent", "RecurrentBase"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Cell",
+    "Dropout",
+    "GRUCell",
+    "LSTMCell",
+    "RNNCell",
+    "Recurrent",
+    "RecurrentBase",
+    "dropout",
+]
