@@ -1,7 +1,7 @@
 """Dropout whose mask is drawn 3x to 6x faster on CPU than ``torch.nn.Dropout``'s (forward and backward).
 
 On CPU, :func:`torch.nn.functional.dropout` draws its mask with ``bernoulli_``, one random number per element
-through a slow generic path: on 2 cores it is about 13 ns per element, most of a SegRNN training step at long
+through a slow generic path: on 2 cores it is about 13 ns per element, a third of a SegRNN training step at long
 horizons (its decoder drops B*C*S*D elements, 14M at horizon 720). :func:`dropout` draws 16 random bits per
 element instead, four elements from each 64-bit number of the same generator (``torch.randint``), keeps an
 element when its bits are at least ``p * 2**16``, and scales the kept ones by ``1 / (1 - p)``, as torch does.
