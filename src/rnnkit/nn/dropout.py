@@ -14,6 +14,8 @@ fast) it is :func:`torch.nn.functional.dropout` itself. ``torch.manual_seed`` ma
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -37,9 +39,7 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.devic
     drop = round(p * 2**_BITS)  # out of 2**16
     if drop == 2**_BITS:  # the threshold below would be 2**15, out of int16's range: drop everything
         return torch.zeros(shape, dtype=torch.bool, device=device)
-    n = 1
-    for size in shape:
-        n *= size
+    n = math.prod(shape)
     words = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, device=device)
     bits = words.view(torch.int16)[:n]  # (n,) uniform on [-2**15, 2**15)
     threshold = drop - 2 ** (_BITS - 1)  # P(bits >= threshold) = 1 - drop / 2**16
