@@ -87,7 +87,7 @@ def torch_to_keras(
 
     >>> w = torch_to_keras("gru", torch.zeros(6, 4), torch.zeros(6, 2), torch.arange(6.0), torch.ones(6))
     >>> [a.shape for a in w], w[2][0].tolist()
-    [(4, 6), (2, 6), (2, 6)], [2.0, 3.0, 0.0, 1.0, 4.0, 5.0]
+    ([(4, 6), (2, 6), (2, 6)], [2.0, 3.0, 0.0, 1.0, 4.0, 5.0])
     """
     src, dst = TORCH_GATES[kind], KERAS_GATES[kind]
 
