@@ -223,7 +223,8 @@ def export_onnx(
         except NotExportable:
             raise
         except Exception as err:
-            raise NotExportable(f"ONNX export of {type(model).__name__} failed: {type(err).__name__}: {err}") from err
+            first = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
+            raise NotExportable(f"ONNX export of {type(model).__name__} failed: {type(err).__name__}: {first}") from err
     blob = buffer.getvalue()
     if check:
         _check(blob, _Wrap(reference, fn).eval(), inputs, atol, type(model).__name__)
