@@ -17,7 +17,9 @@ if HERE not in sys.path:
 
 def pytest_configure(config):
     # Keras 3.15's torch backend converts with np.array(x, copy=False) semantics NumPy 2 deprecates; not ours.
-    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning")
+    config.addinivalue_line(
+        "filterwarnings", "ignore:__array__ implementation doesn't accept a copy:DeprecationWarning"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -70,8 +70,9 @@ def test_return_state_zero_output_and_no_bias(cell, tmp_path):
 
 BI = [
     (cell, merge, seq)
-    for cell, merge, seq in itertools.product(["SimpleRNN", "LSTM", "GRU", "GRU-reset_before"],
-                                              ["concat", "sum", "mul", "ave", None], [False, True])  # fmt: skip
+    for cell, merge, seq in itertools.product(
+        ["SimpleRNN", "LSTM", "GRU", "GRU-reset_before"], ["concat", "sum", "mul", "ave", None], [False, True]
+    )
     if merge in ("concat", None) or cell == "LSTM"
 ]
 
@@ -186,15 +187,17 @@ def test_every_unsupported_layer_and_option_in_one_error():
         f"layer {model.layers[4].name!r} (LayerNormalization) is not supported",
     ]:
         assert part in msg
-    assert msg.endswith("Supported: " + "Input, Embedding, Masking, SimpleRNN, LSTM, GRU, Bidirectional, Dense, "
-                        "Dropout, TimeDistributed(Dense)")  # fmt: skip
+    assert msg.endswith(
+        "Supported: " + "Input, Embedding, Masking, SimpleRNN, LSTM, GRU, Bidirectional, Dense, "
+        "Dropout, TimeDistributed(Dense)"
+    )
 
 
 def test_state_outputs_before_the_last_layer_are_refused():
     inputs = keras.Input((None, 3))
-    y, h, c = L.LSTM(4, return_sequences=True, return_state=True)(inputs)
+    y, _h, _c = L.LSTM(4, return_sequences=True, return_state=True)(inputs)
     model = keras.Model(inputs, L.Dense(2)(y))
-    with pytest.raises(ValueError, match="does not take the output of|several outputs"):
+    with pytest.raises(ValueError, match=r"does not take the output of|several outputs"):
         from_keras(model)
 
 
@@ -217,7 +220,7 @@ def test_mask_with_padding_in_the_middle_is_refused():
         "so padding must come at the end of each sequence (right-padded)"
     )
     x[1] = 0.0
-    with pytest.raises(ValueError, match="^row 1 is masked at every step; expected at least one valid step"):
+    with pytest.raises(ValueError, match=r"^row 1 is masked at every step; expected at least one valid step"):
         module(torch.from_numpy(x))
 
 
@@ -227,7 +230,7 @@ def test_corrupt_missing_and_wrong_files(tmp_path):
     with pytest.raises(ValueError) as err:
         from_keras(bad)
     assert str(err.value) == f"{bad}: not a Keras 3 .keras file (expected a zip archive; is it truncated or corrupt?)"
-    with pytest.raises(FileNotFoundError, match="no Keras model file at"):
+    with pytest.raises(FileNotFoundError, match=r"no Keras model file at"):
         from_keras(tmp_path / "missing.keras")
     other = tmp_path / "model.pt"
     other.write_bytes(b"x")
@@ -236,7 +239,7 @@ def test_corrupt_missing_and_wrong_files(tmp_path):
     truncated = tmp_path / "cut.keras"
     build([L.LSTM(2)]).save(tmp_path / "ok.keras")
     truncated.write_bytes((tmp_path / "ok.keras").read_bytes()[:300])
-    with pytest.raises(ValueError, match="cut.keras"):
+    with pytest.raises(ValueError, match=r"cut.keras"):
         from_keras(truncated)
 
 

@@ -17,10 +17,11 @@ class MissingDependencyError(ImportError):
 def require(name: str, what: str) -> ModuleType:
     """Import ``name`` or raise :class:`MissingDependencyError` with a one-line fix.
 
-    >>> require("no_such_package_xyz", "reading Keras files")
-    Traceback (most recent call last):
-    ...
-    rnnkit.interop._deps.MissingDependencyError: reading Keras files needs the package 'no_such_package_xyz', which is not installed; pip install 'rnnkit[interop]'
+    >>> try:
+    ...     require("no_such_package_xyz", "reading Keras files")
+    ... except MissingDependencyError as err:
+    ...     print(err)
+    reading Keras files needs the package 'no_such_package_xyz', which is not installed; pip install 'rnnkit[interop]'
     """
     if name == "keras" and "keras" not in sys.modules:
         # Keras 3 picks its backend when first imported; rnnkit needs no TensorFlow, so default to torch.

@@ -24,7 +24,9 @@ class FromKerasArgs:
 
     def __post_init__(self) -> None:
         if not self.model or not self.out:
-            raise ValueError("expected --model FILE.keras and --out DIR, got " + ("no --model" if not self.model else "no --out"))
+            raise ValueError(
+                "expected --model FILE.keras and --out DIR, got " + ("no --model" if not self.model else "no --out")
+            )
 
 
 @dataclass
@@ -38,7 +40,9 @@ class ToKerasArgs:
 
     def __post_init__(self) -> None:
         if not self.model or not self.out:
-            raise ValueError("expected --model DIR and --out FILE.keras, got " + ("no --model" if not self.model else "no --out"))
+            raise ValueError(
+                "expected --model DIR and --out FILE.keras, got " + ("no --model" if not self.model else "no --out")
+            )
         if not self.out.endswith(".keras"):
             raise ValueError(f"expected --out to end in .keras (Keras 3's format), got {self.out!r}")
 

@@ -28,11 +28,15 @@ class OnnxArgs:
 
     def __post_init__(self) -> None:
         if not self.model or not self.out:
-            raise ValueError("expected --model DIR and --out FILE.onnx, got " + ("no --model" if not self.model else "no --out"))
+            raise ValueError(
+                "expected --model DIR and --out FILE.onnx, got " + ("no --model" if not self.model else "no --out")
+            )
         if self.what not in ("step", "forward"):
             raise ValueError(f"expected --what step or forward, got {self.what!r}")
         if self.opset < 14:
-            raise ValueError(f"expected --opset 14 or later (ONNX's recurrent operators with layouts), got {self.opset}")
+            raise ValueError(
+                f"expected --opset 14 or later (ONNX's recurrent operators with layouts), got {self.opset}"
+            )
 
 
 def onnx_command(args: OnnxArgs) -> Path:

@@ -25,19 +25,20 @@ from rnnkit.interop.layout import torch_to_keras
 _KINDS = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 
 
-def _kind(layer: nn.Module) -> str:
+def _kind(layer: Any) -> str:
     for cls in type(layer).__mro__:
         if cls.__module__.startswith("torch.nn") and cls.__name__ in _KINDS:
             return _KINDS[cls.__name__]
     raise TypeError(
-        f"to_keras: expected an rnnkit or torch.nn RNN/LSTM/GRU layer or a SequenceClassifier, got {type(layer).__name__}"
+        "to_keras: expected an rnnkit or torch.nn RNN/LSTM/GRU layer or a SequenceClassifier, "
+        f"got {type(layer).__name__}"
     )
 
 
-def _keras_layers(layer: nn.Module, keras: Any, last_returns_sequences: bool = True, last_state: bool = False):
+def _keras_layers(layer: Any, keras: Any, last_returns_sequences: bool = True, last_state: bool = False):
     """One Keras layer per stacked layer of ``layer`` (built lazily: weights are set by :func:`_set_weights`)."""
     kind = _kind(layer)
-    if kind == "lstm" and getattr(layer, "proj_size", 0):
+    if kind == "lstm" and layer.proj_size:
         raise ValueError(f"to_keras: an LSTM with proj_size={layer.proj_size} has no Keras equivalent")
     cls = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[kind]
     out = []
@@ -61,14 +62,16 @@ def _keras_layers(layer: nn.Module, keras: Any, last_returns_sequences: bool = T
     return kind, out
 
 
-def _set_weights(layer: nn.Module, kind: str, keras_layers: list[Any]) -> None:
+def _set_weights(layer: Any, kind: str, keras_layers: list[Any]) -> None:
     recurrent = [k for k in keras_layers if type(k).__name__ != "Dropout"]
     for k, target in enumerate(recurrent):
         for d, part in enumerate([target.forward_layer, target.backward_layer] if layer.bidirectional else [target]):
             sfx = f"_l{k}" + ("_reverse" if d else "")
             b_ih = getattr(layer, "bias_ih" + sfx) if layer.bias else None
             b_hh = getattr(layer, "bias_hh" + sfx) if layer.bias else None
-            weights = torch_to_keras(kind, getattr(layer, "weight_ih" + sfx), getattr(layer, "weight_hh" + sfx), b_ih, b_hh)
+            weights = torch_to_keras(
+                kind, getattr(layer, "weight_ih" + sfx), getattr(layer, "weight_hh" + sfx), b_ih, b_hh
+            )
             part.set_weights(weights)
 
 

@@ -11,10 +11,11 @@ ONNX's ``c``; ``n`` is torch's GRU candidate, Keras' and ONNX's ``h``)::
     LSTM     i f g o       i f g o       i o f g      kernel (I, 4H), recurrent (H, 4H),  W (D, 4H, I), R (D, 4H, H),
                                                       bias (4H,) = b_ih + b_hh            B (D, 8H)
     GRU      r z n         z r n         z r n        kernel (I, 3H), recurrent (H, 3H),  W (D, 3H, I), R (D, 3H, H),
-                                                      bias (2, 3H) = [b_ih; b_hh]         B (D, 6H), linear_before_reset=1
+                                                      bias (2, 3H) = [b_ih; b_hh]         B (D, 6H), linear_b_r=1
 
-Keras kernels are the transposes of torch's. Keras LSTM and SimpleRNN have ONE bias, so Keras -> torch puts it in
-``b_ih`` with ``b_hh = 0`` and torch -> Keras adds the two (same function; the split is not recoverable).
+(``linear_b_r``: ONNX GRU's ``linear_before_reset``.) Keras kernels are the transposes of torch's. Keras LSTM and
+SimpleRNN have ONE bias, so Keras -> torch puts it in ``b_ih`` with ``b_hh = 0`` and torch -> Keras adds the two
+(same function; the split is not recoverable).
 Keras ``unit_forget_bias`` only initialises that bias (forget slice = 1), so nothing to convert.
 
 Keras ``GRU(reset_after=False)`` applies the reset gate BEFORE the recurrent matrix and has a single bias (3H,):

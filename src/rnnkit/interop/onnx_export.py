@@ -60,11 +60,11 @@ def _lengths(B: int, T: int) -> Tensor:
     return lens
 
 
-def _recipe(model: nn.Module, what: str) -> tuple[Callable[..., Any], Inputs, list[str], dict[str, dict[int, str]]]:
+def _recipe(model: Any, what: str) -> tuple[Callable[..., Any], Inputs, list[str], dict[str, dict[int, str]]]:
     """How to call ``model`` for export: fn(model, *inputs), example inputs, output names, dynamic axes."""
     kind = getattr(type(model), "model_kind", None)
     if isinstance(model, (RNN, LSTM, GRU, Recurrent, OnnxRecurrent)):
-        layer = model.layer if isinstance(model, OnnxRecurrent) else model
+        layer: Any = model.layer if isinstance(model, OnnxRecurrent) else model
         lstm = isinstance(layer, LSTM) or (isinstance(layer, Recurrent) and len(layer._state_sizes()) == 2)
         LD = layer.num_layers * layer.num_directions
         H = layer._state_sizes()[0]
@@ -112,7 +112,7 @@ def _recipe(model: nn.Module, what: str) -> tuple[Callable[..., Any], Inputs, li
             d = {"ids": torch.randint(0, V, (B,)), "h0": torch.randn(L, B, H)}
             return {**d, "c0": torch.randn(L, B, H)} if lstm else d
 
-        def step(m: nn.Module, ids: Tensor, h0: Tensor, c0: Tensor | None = None) -> Any:
+        def step(m: Any, ids: Tensor, h0: Tensor, c0: Tensor | None = None) -> Any:
             logits, state = m.step(ids, (h0, c0) if lstm else h0)
             return (logits, *state) if lstm else (logits, state)
 
@@ -210,10 +210,11 @@ def export_onnx(
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice and tracer chatter
         try:
+            # a file object is fine for the TorchScript exporter, as torch's docs say
             torch.onnx.export(
                 exported,
                 tuple(example.values()),
-                buffer,
+                buffer,  # type: ignore[arg-type]
                 dynamo=False,
                 input_names=list(example),
                 output_names=outputs,

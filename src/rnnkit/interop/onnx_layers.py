@@ -47,8 +47,15 @@ def _describe(layer: nn.Module) -> dict[str, Any]:
                 get = lambda n, sfx=sfx: getattr(layer, n + sfx) if layer.bias or "weight" in n else None  # noqa: E731
                 weights.append((get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")))
         act = layer.nonlinearity if isinstance(layer, RNN) else "tanh"
-        return {"kind": kind, "layers": layer.num_layers, "D": D, "H": layer.hidden_size, "weights": weights,
-                "activation": act, "reset_after": True}
+        return {
+            "kind": kind,
+            "layers": layer.num_layers,
+            "D": D,
+            "H": layer.hidden_size,
+            "weights": weights,
+            "activation": act,
+            "reset_after": True,
+        }
     if isinstance(layer, Recurrent):
         cells = list(layer.cells)
         kinds = {type(c) for c in cells}
@@ -60,9 +67,15 @@ def _describe(layer: nn.Module) -> dict[str, Any]:
             )
         cell = cells[0]
         weights = [(c.weight_ih, c.weight_hh, c.bias_ih, getattr(c, "bias_hh", None)) for c in cells]
-        return {"kind": _CELL_KINDS[type(cell)], "layers": layer.num_layers, "D": layer.num_directions,
-                "H": cell.hidden_size, "weights": weights, "activation": getattr(cell, "nonlinearity", "tanh"),
-                "reset_after": not isinstance(cell, ResetBeforeGRUCell)}
+        return {
+            "kind": _CELL_KINDS[type(cell)],
+            "layers": layer.num_layers,
+            "D": layer.num_directions,
+            "H": cell.hidden_size,
+            "weights": weights,
+            "activation": getattr(cell, "nonlinearity", "tanh"),
+            "reset_after": not isinstance(cell, ResetBeforeGRUCell),
+        }
     raise NotExportable(f"{name} is not an rnnkit recurrent layer (RNN, LSTM, GRU or Recurrent)")
 
 
@@ -77,17 +90,25 @@ class _RecurrentOp(torch.autograd.Function):
     """x (T, B, I), lengths (B,) | None, h0/c0 (L*D, B, H) | None -> y (T, B, D*H), h_n, c_n (LSTM)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, lengths: Tensor | None, h0: Tensor | None, c0: Tensor | None,
-                module: OnnxRecurrent, *weights: Tensor) -> Any:  # fmt: skip
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        lengths: Tensor | None,
+        h0: Tensor | None,
+        c0: Tensor | None,
+        module: OnnxRecurrent,
+        *weights: Tensor,
+    ) -> Any:
         layer = module.layer
         hx: Any = None if h0 is None else ((h0, c0) if module.kind == "lstm" else h0)
         first = layer.batch_first
-        tracing = torch._C._get_tracing_state()  # run the layer itself untraced: the symbolic stands for it
-        torch._C._set_tracing_state(None)
+        jit: Any = torch._C  # private tracer hooks, not in torch's type stubs
+        tracing = jit._get_tracing_state()  # run the layer itself untraced: the symbolic stands for it
+        jit._set_tracing_state(None)
         try:
             y, state = layer(x.transpose(0, 1) if first else x, hx, lengths=lengths)
         finally:
-            torch._C._set_tracing_state(tracing)
+            jit._set_tracing_state(tracing)
         y = y.transpose(0, 1) if first else y
         return (y, *state) if isinstance(state, tuple) else (y, state)
 
@@ -128,7 +149,7 @@ class OnnxRecurrent(nn.Module):
     >>> layer = LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
     >>> x = torch.randn(2, 5, 3)
     >>> ours, theirs = OnnxRecurrent(layer)(x, lengths=torch.tensor([5, 2])), layer(x, lengths=[5, 2])
-    >>> torch.equal(ours[0], theirs[0]) and torch.equal(ours[1][1], theirs[1][1])
+    >>> torch.allclose(ours[0], theirs[0], atol=1e-6) and torch.allclose(ours[1][1], theirs[1][1], atol=1e-6)
     True
     """
 
@@ -153,8 +174,9 @@ class OnnxRecurrent(nn.Module):
         except AttributeError:
             return getattr(super().__getattr__("layer"), name)
 
-    def forward(self, input: Tensor, hx: Tensor | tuple[Tensor, ...] | None = None,
-                lengths: Tensor | list[int] | None = None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:  # fmt: skip
+    def forward(
+        self, input: Tensor, hx: Tensor | tuple[Tensor, ...] | None = None, lengths: Tensor | list[int] | None = None
+    ) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
         if input.dim() != 3:
             raise NotExportable(f"ONNX export needs batched 3-D input, got shape {tuple(input.shape)}")
         x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 from typing import Any, TypeVar
 
-import torch
 from torch import nn
 
 from rnnkit.nn import GRU, LSTM, RNN
@@ -65,6 +64,7 @@ def from_torch(module: M) -> M:
     """``torch.nn.RNN/LSTM/GRU`` -> the rnnkit layer with the same arguments and weights (which adds ``lengths=``
     and ``step``); any other module -> a deep copy with every such layer inside swapped.
 
+    >>> import torch
     >>> lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
     >>> ours = from_torch(lstm)
     >>> type(ours).__module__, torch.equal(ours.weight_hh_l1_reverse, lstm.weight_hh_l1_reverse)
@@ -77,6 +77,7 @@ def to_torch(module: M) -> M:
     """The reverse of :func:`from_torch`: rnnkit RNN/LSTM/GRU -> plain ``torch.nn`` (for code that checks the exact
     class, or to drop the dependency on rnnkit); any other module -> a copy with every such layer swapped.
 
+    >>> import torch
     >>> gru = to_torch(GRU(3, 4, batch_first=True))
     >>> type(gru) is torch.nn.GRU, gru.batch_first
     (True, True)
