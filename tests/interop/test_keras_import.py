@@ -8,6 +8,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from interop_helpers import as_list, assert_same, need, padded, randomize
 
 keras = need("keras")
@@ -253,3 +255,27 @@ def test_converted_module_checks_its_input_shape():
     module = from_keras(build([L.LSTM(4)]))
     with pytest.raises(ValueError, match=r"expected input with input_size=3 features in the last dimension, got 5"):
         module(torch.zeros(2, 4, 5))
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_random_padded_batches(data):
+    """One converted Masking -> Bidirectional(GRU, return_sequences) -> LSTM(go_backwards, return_state) model;
+    hypothesis draws batch, length and right-padded lengths."""
+    if "model" not in _MODEL:
+        rng = np.random.default_rng(9)
+        inputs = keras.Input((None, 2))
+        x = L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="ave")(L.Masking(0.0)(inputs))
+        model = keras.Model(inputs, L.LSTM(3, go_backwards=True, return_state=True)(x))
+        randomize(model, rng)
+        _MODEL["model"], _MODEL["module"] = model, from_keras(model)
+    B, T = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 9))
+    lengths = data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B))
+    x = np.random.default_rng(B * 10 + T).normal(size=(B, T, 2)).astype(np.float32)
+    for b, n in enumerate(lengths):
+        x[b, n:] = 0.0
+    with torch.no_grad():
+        assert_same(_MODEL["model"](x), _MODEL["module"](torch.from_numpy(x)))
+
+
+_MODEL: dict[str, object] = {}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from interop_helpers import need
 
 need("onnx")
@@ -181,3 +183,23 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match=r"sha256 mismatch"):
         export_onnx(saved, tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()  # nothing written on failure
+
+
+_GRAPH: dict[str, object] = {}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(B=st.integers(1, 6), T=st.integers(1, 12), data=st.data())
+def test_random_batches_and_lengths_through_one_graph(B, T, data, tmp_path_factory):
+    """One exported bidirectional 2-layer LSTM; hypothesis draws batch, length and per-row lengths."""
+    if not _GRAPH:
+        torch.manual_seed(5)
+        _GRAPH["layer"] = layer = LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True).eval()
+        _GRAPH["session"] = session(export_onnx(layer, tmp_path_factory.mktemp("h") / "lstm.onnx", check=False))
+    layer, s = _GRAPH["layer"], _GRAPH["session"]
+    lengths = torch.tensor(data.draw(st.lists(st.integers(1, T), min_size=B, max_size=B)))
+    x, h0, c0 = torch.randn(B, T, 3), torch.randn(4, B, 4), torch.randn(4, B, 4)
+    got = s.run(None, {"input": x.numpy(), "lengths": lengths.numpy(), "h0": h0.numpy(), "c0": c0.numpy()})
+    with torch.no_grad():
+        y, (h, c) = layer(x, (h0, c0), lengths=lengths)
+    close(got, [y, h, c])
