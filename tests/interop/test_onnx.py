@@ -14,7 +14,7 @@ need("onnx")
 ort = need("onnxruntime")
 
 from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier  # noqa: E402
-from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, SegRNN  # noqa: E402
+from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN  # noqa: E402
 from rnnkit.interop import NotExportable, ResetBeforeGRUCell, export_onnx  # noqa: E402
 from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, RNNCell  # noqa: E402
 from rnnkit.text.lm import LanguageModel  # noqa: E402
@@ -136,6 +136,7 @@ def test_language_model_step_and_forward(cell, tmp_path):
         ),
         lambda: AutoregressiveRNN(lookback=12, horizon=4, num_targets=2, num_future=1, hidden_size=8, head="gaussian"),
         lambda: SegRNN(lookback=24, horizon=12, num_targets=3, seg_len=6, d_model=16, cycle=7),
+        lambda: ForecastEnsemble([DirectRNN(lookback=8, horizon=2, num_targets=1, hidden_size=4) for _ in range(2)]),
     ],
 )
 def test_forecasters(make, tmp_path):

@@ -14,7 +14,8 @@ What each model exports as (inputs -> outputs; B and T dynamic):
     language model, step (default)        ids (B,), h0 [, c0] (L, B, H) -> logits (B, V), h_n [, c_n]
     language model, --what forward        ids (B, T), lengths (B,) -> logits (B, T, V)
     forecasters (rnn, ar, segrnn, ens.)   x (B, lookback, C) [, past, future, t] -> params (B, horizon, C, K)
-    Keras import (KerasSequence)          x (B, T, F) or ids (B, T) -> its outputs
+    Keras import (KerasSequence)          x (B, T, F) or ids (B, T) -> its outputs (masks must be right-padded:
+                                          the graph does not check it, the torch module does)
 
 Lengths must be >= 1 (onnxruntime rejects zeros, #10768; rnnkit does too). A forecaster's look-back and
 horizon are part of the model, so only its batch is dynamic.
