@@ -130,14 +130,13 @@ def _chain(model: Any) -> list[Any]:
             problems.append(f"layer {layer.name!r} is called {len(nodes)} times (shared layers)")
             continue
         node = nodes[0]
-        args = [a for a in node.arguments.keras_tensors]
+        args = list(node.arguments.keras_tensors)  # the layer's input first, then any mask tensors
         extra = [k for k in node.arguments.kwargs if k not in ("mask", "training")]
         if extra:
             problems.append(f"layer {layer.name!r} is called with {', '.join(extra)}")
         source = args[0]._keras_history.operation if args else None
-        expected = previous if previous is not None else None
-        if expected is not None and source is not expected:
-            problems.append(f"layer {layer.name!r} does not take the output of {expected.name!r} (branches/merges)")
+        if previous is not None and source is not previous:
+            problems.append(f"layer {layer.name!r} does not take the output of {previous.name!r} (branches/merges)")
         previous = layer
     if layers and any(o._keras_history.operation is not layers[-1] for o in model.outputs):
         problems.append("the model's outputs do not all come from its last layer")
