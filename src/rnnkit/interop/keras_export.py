@@ -85,8 +85,13 @@ def to_keras(module: nn.Module, mask_value: float | None = None) -> Any:
     Returns:
         a ``keras.Model``; see the module docstring for what it computes.
 
+    >>> import torch
     >>> from rnnkit.nn import GRU
-    >>> model = to_keras(GRU(3, 4, num_layers=2, bidirectional=True))  # doctest: +SKIP
+    >>> layer = GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    >>> model = to_keras(layer)
+    >>> x = torch.randn(2, 5, 3)
+    >>> torch.allclose(model(x.numpy()).detach().cpu(), layer(x)[0].detach(), atol=1e-5)  # Keras on torch
+    True
     """
     keras = require("keras", "to_keras")
     if getattr(type(module), "model_kind", None) == "sequence_classifier":

@@ -76,9 +76,13 @@ def from_keras(path_or_model: Any, weights: str | Path | None = None) -> KerasSe
 
     Raises ``ValueError`` listing every unsupported layer or option by name, and for unreadable files.
 
-    >>> import keras  # doctest: +SKIP
-    >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4)])  # doctest: +SKIP
-    >>> module = from_keras(model)  # doctest: +SKIP
+    >>> import os; _ = os.environ.setdefault("KERAS_BACKEND", "torch")  # before the first import of keras
+    >>> import keras, numpy as np, torch
+    >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.Masking(0.0), keras.layers.LSTM(4)])
+    >>> module = from_keras(model)
+    >>> x = np.ones((2, 5, 3), dtype="float32"); x[1, 2:] = 0.0  # row 1: two steps, then padding
+    >>> bool(np.allclose(keras.ops.convert_to_numpy(model(x)), module(torch.from_numpy(x)).detach(), atol=1e-5))
+    True
     """
     keras = require("keras", "from_keras")
     model = path_or_model

@@ -187,7 +187,10 @@ def export_onnx(
 
     >>> import tempfile, os
     >>> from rnnkit.nn import GRU
-    >>> out = export_onnx(GRU(3, 4, bidirectional=True), os.path.join(tempfile.mkdtemp(), "gru.onnx"))  # doctest: +SKIP
+    >>> path = export_onnx(GRU(3, 4, bidirectional=True), os.path.join(tempfile.mkdtemp(), "gru.onnx"))
+    >>> import onnxruntime
+    >>> [i.name for i in onnxruntime.InferenceSession(str(path)).get_inputs()]
+    ['input', 'lengths', 'h0']
     """
     if what not in ("step", "forward"):
         raise ValueError(f"export_onnx: expected what='step' or 'forward', got {what!r}")
