@@ -24,6 +24,8 @@ GROUPS = {
     "text": "rnnkit.text.cli",
     "translate": "rnnkit.text.translate_cli",
     "forecast": "rnnkit.forecast.cli",
+    "convert": "rnnkit.interop.convert_cli",
+    "export": "rnnkit.interop.export_cli",
 }
 
 Command = tuple[type, Callable[[Any], Any]]

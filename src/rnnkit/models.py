@@ -6,6 +6,7 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 
 from rnnkit.classify.model import SequenceClassifier
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
+from rnnkit.interop.keras_layers import KerasSequence
 from rnnkit.text.classify import TextClassifier
 from rnnkit.text.lm import LanguageModel
 from rnnkit.text.seq2seq import Seq2Seq
@@ -14,6 +15,7 @@ __all__ = [
     "AutoregressiveRNN",
     "DirectRNN",
     "ForecastEnsemble",
+    "KerasSequence",
     "LanguageModel",
     "SegRNN",
     "Seq2Seq",

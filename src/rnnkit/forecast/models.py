@@ -207,7 +207,7 @@ class DirectRNN(Forecaster):
         if self.num_future:
             feats.append(batch["future"][:, self.lookback :].flatten(1))  # (B, H*F)
         raw = self.out(torch.cat(feats, dim=-1))
-        return raw.view(len(z), self.horizon, self.num_targets, self.head.num_params)
+        return raw.view(z.shape[0], self.horizon, self.num_targets, self.head.num_params)
 
 
 @register_model("forecast.ar")
@@ -231,7 +231,7 @@ class AutoregressiveRNN(Forecaster):
         self.out = nn.Linear(hidden_size, c * k)
 
     def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
-        B, C, K = len(z), self.num_targets, self.head.num_params
+        B, C, K = z.shape[0], self.num_targets, self.head.num_params
         _, state = self.encoder(_inputs(z, batch, self.num_past, self.num_future, self.lookback))
         fut = batch["future"][:, self.lookback :] if self.num_future else z.new_zeros(B, self.horizon, 0)
         if self.training:
@@ -292,7 +292,7 @@ class SegRNN(Forecaster):
         self.predict = nn.Linear(d_model, seg_len * self.head.num_params)
 
     def _forecast(self, z: Tensor, batch: dict[str, Tensor], revin: tuple | None) -> Tensor:
-        B, C, K, w = len(z), self.num_targets, self.head.num_params, self.seg_len
+        B, C, K, w = z.shape[0], self.num_targets, self.head.num_params, self.seg_len
         if revin is None:  # the paper's default normalisation: subtract the last value, added back below
             last = z[:, -1:].detach()
             z = z - last

@@ -270,9 +270,9 @@ class RecurrentBase(nn.Module):
         self, layer: int, direction: int, x: Tensor, state: State, segments: list[Segment]
     ) -> tuple[Tensor, State]:
         """One layer/direction over length-sorted rows: x (B, T, I) -> y (B, T, O) zero-padded, final states."""
-        if len(segments) == 1:
-            return self._scan(layer, direction, x, state)
         B, T = x.shape[0], x.shape[1]
+        if len(segments) == 1 and segments[0][1] == T:  # every row full length (a shorter one is cut below)
+            return self._scan(layer, direction, x, state)
         # One split, then row slices of each block: slicing x itself once per block would make autograd allocate
         # a full-size gradient per block (quadratic in the number of distinct lengths).
         sizes = [stop - start for start, stop, _ in segments]

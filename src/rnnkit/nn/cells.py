@@ -7,7 +7,8 @@ Notation used throughout ``rnnkit.nn``::
     P  projected features (LSTM ``proj_size``; P = H when there is no projection)
     L  layers                D  directions (1, or 2 when bidirectional)
 
-Gate order and weight layout are the ones PyTorch and cuDNN use, written here once:
+Gate order and weight layout are the ones PyTorch and cuDNN use, written here once (Keras' and ONNX's orders, and
+the conversions between them, are in :mod:`rnnkit.interop.layout`):
 
 RNN (``nonlinearity`` tanh or relu)::
 
