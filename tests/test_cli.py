@@ -80,7 +80,8 @@ def test_errors_a_user_can_cause_name_the_file(tmp_path: Path, capsys) -> None: 
     csv.write_text("label,t0\na,1\nb,2\n")
     err = _err(capsys, ["classify", "train", "--train", str(csv), "--out", str(out), "--epochs", "1"])
     assert err == (
-        f"rnnkit classify train: error: --out {out} is a file; expected a folder for the run (model/, metrics.json, ...)"
+        f"rnnkit classify train: error: --out {out} is a file; "
+        "expected a folder for the run (model/, metrics.json, ...)"
     )
     empty = tmp_path / "empty.csv"
     empty.write_text("")
