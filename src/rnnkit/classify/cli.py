@@ -17,16 +17,16 @@ from typing import Any
 import numpy as np
 
 from rnnkit.classify.data import SeriesSet, check_compatible, load_dataset, load_file
-from rnnkit.classify.estimator import ClassifierOptions, fit_members
+from rnnkit.classify.estimator import Classifier, ClassifierOptions, fit_members
 from rnnkit.classify.fit import predict_proba
 from rnnkit.classify.inputs import check_trainable
 from rnnkit.classify.metrics import confusion_matrix, plot_confusion, scores
 from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
-from rnnkit.train import load_model, write_json
+from rnnkit.train import write_json
 from rnnkit.train.driver import Fitted, Run, run_training
 
 log = logging.getLogger(__name__)
-Classifier = SequenceClassifier | ClassifierEnsemble
+Model = SequenceClassifier | ClassifierEnsemble
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _load_train_test(args: TrainArgs) -> tuple[SeriesSet, SeriesSet | None]:
     return train, test
 
 
-def _evaluate(model: Classifier, data: SeriesSet, out: Path, prefix: str = "") -> dict[str, Any]:
+def _evaluate(model: Model, data: SeriesSet, out: Path, prefix: str = "") -> dict[str, Any]:
     """Accuracy, macro-F1 and the confusion matrix (numbers + PNG in ``out``) of ``model`` on labelled ``data``."""
     assert data.labels is not None
     index = {c: i for i, c in enumerate(model.labels)}
@@ -80,7 +80,7 @@ def _evaluate(model: Classifier, data: SeriesSet, out: Path, prefix: str = "") -
     return result
 
 
-def _check_channels(model: Classifier, data: SeriesSet) -> None:
+def _check_channels(model: Model, data: SeriesSet) -> None:
     if data.channels != model.input_size:
         raise ValueError(
             f"the model expects {model.input_size} channels per time step; {data.source} has {data.channels}"
@@ -108,15 +108,16 @@ def train(args: TrainArgs) -> dict[str, Any]:
     return run_training(args, fit, command="classify train", evaluate=evaluate, headline=headline)
 
 
-def _load_classifier(directory: str) -> Classifier:
-    """A saved classifier from its model folder, or from a `classify train` output folder holding model/."""
-    path = Path(directory)
-    if (path / "model" / "config.json").is_file() and not (path / "model.safetensors").is_file():
-        path = path / "model"
-    model = load_model(path)
-    if not isinstance(model, (SequenceClassifier, ClassifierEnsemble)):
-        raise ValueError(f"{path} holds a {type(model).__name__}, not a sequence classifier")
-    return model
+def _model_and_data(args: PredictArgs | EvalArgs, path: str, verb: str, labels_required: bool) -> tuple[Any, Any, Path]:
+    """The saved classifier (model folder or run folder), the series of ``path`` checked against it, the output
+    folder (default: MODEL/<verb>)."""
+    model = Classifier.load(args.model).model
+    assert model is not None  # load() sets it or raises
+    data = load_file(path, args.label_column, labels_required=labels_required)
+    _check_channels(model, data)
+    out = Path(args.out) if args.out is not None else Path(args.model) / verb
+    out.mkdir(parents=True, exist_ok=True)
+    return model, data, out
 
 
 @dataclass
@@ -136,10 +137,7 @@ class PredictArgs:
 def predict(args: PredictArgs) -> dict[str, Any]:
     """Write OUT/predictions.csv (index, predicted class, one probability per class, the label if given); print it."""
     start = time.perf_counter()
-    model = _load_classifier(args.model)
-    data = load_file(args.input, args.label_column, labels_required=False)
-    _check_channels(model, data)
-    out = Path(args.out) if args.out is not None else Path(args.model) / "predict"
+    model, data, out = _model_and_data(args, args.input, "predict", labels_required=False)
     probs = predict_proba(model, data)  # (N, C)
     pred = [model.labels[i] for i in probs.argmax(axis=1)]
     buffer = io.StringIO()
@@ -147,7 +145,6 @@ def predict(args: PredictArgs) -> dict[str, Any]:
     writer.writerow(["index", "predicted", *(f"p_{c}" for c in model.labels), *(["label"] if data.labels else [])])
     for i, row in enumerate(probs):
         writer.writerow([i, pred[i], *(f"{p:.6f}" for p in row), *([data.labels[i]] if data.labels else [])])
-    out.mkdir(parents=True, exist_ok=True)
     (out / "predictions.csv").write_text(buffer.getvalue(), encoding="utf-8")
     metrics: dict[str, Any] = {"n": len(data), "seconds": round(time.perf_counter() - start, 3)}
     if data.labels is not None:
@@ -175,11 +172,7 @@ class EvalArgs:
 def evaluate(args: EvalArgs) -> dict[str, Any]:
     """Write OUT/metrics.json (accuracy, macro_f1, n, confusion_matrix) and OUT/confusion_matrix.png."""
     start = time.perf_counter()
-    model = _load_classifier(args.model)
-    data = load_file(args.test, args.label_column)
-    _check_channels(model, data)
-    out = Path(args.out) if args.out is not None else Path(args.model) / "eval"
-    out.mkdir(parents=True, exist_ok=True)
+    model, data, out = _model_and_data(args, args.test, "eval", labels_required=True)
     metrics = _evaluate(model, data, out)
     metrics["seconds"] = round(time.perf_counter() - start, 3)
     write_json(out / "metrics.json", metrics)
