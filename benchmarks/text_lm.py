@@ -25,9 +25,10 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 import rnnkit
 from _common import append_results, machine, markdown_table
-from rnnkit.text.cli import TextTrainConfig, load_lm, train
-from rnnkit.text.data import StreamBatches
-from rnnkit.text.generate import generate
+from rnnkit.text.lm.cli import TextTrainConfig, train
+from rnnkit.text.lm.data import StreamBatches
+from rnnkit.text.lm.estimator import TextGenerator
+from rnnkit.text.lm.generate import generate
 from rnnkit.text.tokenize import build_tokenizer, read_text
 
 
@@ -102,7 +103,7 @@ def main() -> None:
     base_final = base[-1][2]
     reach = next(((t, s) for t, s, v in rk if v <= base_best), None)
     reach_final = next((t for t, _, v in rk if v <= base_final), None)
-    model = load_lm(out / "rnnkit")
+    model = TextGenerator.load(out / "rnnkit").fitted
     samples = [generate(model, "ROMEO:\n", 300, temperature=0.8, seed=s) for s in range(3)]
     rows = [
         [

@@ -22,7 +22,7 @@ GROUPS = {
     "": "rnnkit.demo",
     "classify": "rnnkit.classify.cli",
     "text": "rnnkit.text.cli",
-    "translate": "rnnkit.text.translate_cli",
+    "translate": "rnnkit.text.translate.cli",
     "forecast": "rnnkit.forecast.cli",
 }
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.text.classify import TextClassifier, classification_metrics
-from rnnkit.text.data import read_labelled
+from rnnkit.text.classify import TextClassifier, classification_metrics, read_labelled
 from rnnkit.text.tokenize import PAD, UNK, build_tokenizer
 
 ROWS = [("what a great film", "pos"), ("truly wonderful acting", "pos"), ("awful and boring", "neg"),

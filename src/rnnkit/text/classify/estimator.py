@@ -1,0 +1,143 @@
+"""The Python API of text classification: ``TextCategorizer().fit(texts, labels).predict(texts)``.
+
+``rnnkit text classify-train|classify-predict`` are thin layers over this class (same settings, same code path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.text.classify.data import TextBatches
+from rnnkit.text.classify.fit import ClassifySettings, build, check_labels, classify_evaluate, classify_step, split
+from rnnkit.text.classify.metrics import classification_metrics
+from rnnkit.text.classify.model import TextClassifier
+from rnnkit.text.loading import load_kind, string_list
+
+TRAIN_HINT = "rnnkit text classify-train --train FILE --test FILE --out DIR"
+
+
+class TextCategorizer:
+    """A bidirectional recurrent text classifier you fit on (text, label) pairs, then predict, score or save.
+
+    Named ``TextCategorizer`` (spaCy's name for the same job) because :class:`rnnkit.models.TextClassifier` is the
+    ``nn.Module`` inside it (``.model``); this object adds the tokeniser fitting, the training settings and the
+    checks on its inputs.
+
+    Args:
+        **settings: any field of :class:`~rnnkit.text.classify.fit.ClassifySettings` (the flags of
+            ``rnnkit text classify-train``); the same defaults as the command line.
+
+    >>> texts = ["great film", "loved it", "awful film", "boring plot", "great fun", "awful acting"] * 4
+    >>> labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 4
+    >>> clf = TextCategorizer(embed_size=8, hidden_size=8, batch_size=4, epochs=3, quiet=True).fit(texts, labels)
+    >>> clf.classes
+    ['neg', 'pos']
+    >>> clf.predict(["great acting", "boring film"])[0] in clf.classes
+    True
+    >>> clf.predict_proba(["great acting"]).shape
+    (1, 2)
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        fields = {f.name for f in dataclasses.fields(ClassifySettings)}
+        unknown = sorted(set(settings) - fields)
+        if unknown:
+            raise TypeError(
+                f"TextCategorizer: unknown setting(s) {', '.join(unknown)}; expected fields of ClassifySettings"
+            )
+        self.settings = ClassifySettings(**settings)
+        self.model: TextClassifier | None = None
+        self.fit_result: Any = None
+        """After :meth:`fit`: the trainer's FitResult (steps, stop reason, best validation)."""
+
+    @classmethod
+    def from_settings(cls, settings: ClassifySettings) -> TextCategorizer:
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(ClassifySettings)})
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[Any],
+        *,
+        out: str | Path | None = None,
+        resume: bool = False,
+        run_config: Any = None,
+    ) -> TextCategorizer:
+        """Train on ``texts`` (a list of str) and ``labels`` (one str or int per text, at least two classes).
+
+        ``val_fraction`` of the rows (drawn with ``seed``) picks the best epoch. With ``out`` the run folder is
+        written as ``rnnkit text classify-train --out`` writes it (model/, config.json, checkpoints).
+        """
+        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything
+
+        texts = string_list(texts, "the texts")
+        labels = list(labels) if not isinstance(labels, str) else [labels]
+        classes = check_labels(texts, labels)
+        fit_idx, val_idx = split(self.settings, len(texts))
+        seed_everything(self.settings.seed)
+        model = build(self.settings, [texts[i] for i in fit_idx], labels, classes)
+        y = [classes.index(label) for label in labels]
+        s = self.settings
+        train = TextBatches(model, [texts[i] for i in fit_idx], [y[i] for i in fit_idx], s.batch_size, True)
+        val = TextBatches(model, [texts[i] for i in val_idx], [y[i] for i in val_idx], 256, False)
+        run = run_config if run_config is not None else {"command": "text classify-train", **dataclasses.asdict(s)}
+        trainer = Trainer(model, s, step=classify_step, evaluate=classify_evaluate, run_dir=out, run_config=run)
+        self.fit_result = trainer.fit(train, val, resume=resume)
+        model.cpu()
+        self.model = model
+        if out is not None and is_main_process():
+            save_model(model, Path(out) / "model")
+        return self
+
+    @property
+    def fitted(self) -> TextClassifier:
+        if self.model is None:
+            raise ValueError("this TextCategorizer is not trained yet; call .fit(texts, labels) or .load(dir)")
+        return self.model
+
+    @property
+    def classes(self) -> list[Any]:
+        """The labels, in the order of :meth:`predict_proba`'s columns."""
+        return list(self.fitted.labels)
+
+    def predict(self, texts: str | Sequence[str]) -> list[Any]:
+        """The most likely label of each text (a list, also for one str)."""
+        return self.fitted.predict(string_list(texts, "the texts"))
+
+    def predict_proba(self, texts: str | Sequence[str]) -> np.ndarray:
+        """Class probabilities, a float32 array (N, C) with columns in the order of :attr:`classes`."""
+        return self.fitted.predict_proba(string_list(texts, "the texts")).numpy()
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
+        """Accuracy, macro-F1 and the confusion matrix (rows: true, columns: predicted) on labelled texts."""
+        texts = string_list(texts, "the texts")
+        labels = list(labels)
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels; give one label per text")
+        classes = self.classes
+        unknown = sorted({str(y) for y in labels if y not in classes})
+        if unknown:
+            raise ValueError(f"labels {unknown} do not occur in the training data (its labels: {classes})")
+        predicted = self.predict(texts)
+        metrics = classification_metrics(
+            [classes.index(y) for y in labels], [classes.index(p) for p in predicted], len(classes)
+        )
+        return {**metrics, "labels": classes}
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model (config.json + model.safetensors, tokeniser and labels included)."""
+        from rnnkit.train import save_model
+
+        return save_model(self.fitted, directory)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextCategorizer:
+        """A model saved by :meth:`save` or trained by ``rnnkit text classify-train`` (DIR or DIR/model)."""
+        est = cls()
+        est.model = load_kind(path, TextClassifier, "a text classifier", TRAIN_HINT)
+        return est

@@ -1,0 +1,195 @@
+"""The Python API of language modelling: ``TextGenerator().fit(text)`` -> ``.generate(prompt)``, ``.evaluate(text)``.
+
+``rnnkit text train|generate|eval`` are thin layers over this class: the same settings (:class:`LMSettings`), the
+same generation defaults (:class:`~rnnkit.text.lm.generate.Generation`), the same code path, so the same seed gives
+the same model and the same text from Python and from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.text.lm.data import StreamBatches
+from rnnkit.text.lm.fit import LMSettings, Validation, build_model, final_metrics, lm_step, prepare
+from rnnkit.text.lm.generate import Generation, Sampling, beam_search, generate, stream
+from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
+from rnnkit.text.loading import load_kind, string_list, text_or_file
+
+TRAIN_HINT = "rnnkit text train --data FILE --out DIR"
+
+
+class TextGenerator:
+    """A recurrent language model you fit on a text and then sample, score or save (estimator style).
+
+    Named ``TextGenerator`` rather than ``LanguageModel`` because :class:`rnnkit.models.LanguageModel` is the
+    ``nn.Module`` inside it (``.model``); this object adds the tokeniser fitting, the training settings and the
+    generation defaults that ``rnnkit text ...`` uses.
+
+    Args:
+        **settings: any field of :class:`~rnnkit.text.lm.fit.LMSettings` (the flags of ``rnnkit text train``, e.g.
+            ``hidden_size=256``, ``max_steps=1000``, ``time_budget=15``); the same defaults as the command line.
+
+    >>> text = "to be or not to be, that is the question. " * 40
+    >>> lm = TextGenerator(embed_size=8, hidden_size=16, num_layers=1, bptt=16, batch_size=4, max_steps=10,
+    ...                    quiet=True).fit(text)
+    >>> sample = lm.generate("to be", max_new_tokens=20, seed=0)
+    >>> len(sample) == 20 and sample == lm.generate("to be", max_new_tokens=20, seed=0)
+    True
+    >>> lm.perplexity("not to be") < 27  # better than guessing among the 16 characters it saw
+    True
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        fields = {f.name for f in dataclasses.fields(LMSettings)}
+        unknown = sorted(set(settings) - fields)
+        if unknown:
+            raise TypeError(f"TextGenerator: unknown setting(s) {', '.join(unknown)}; expected fields of LMSettings")
+        self.settings = LMSettings(**settings)
+        self.model: LanguageModel | None = None
+        self.metrics: dict[str, Any] = {}
+        """After :meth:`fit`: the best validation loss, perplexity and bits/char, steps, stop reason (metrics.json)."""
+
+    @classmethod
+    def from_settings(cls, settings: LMSettings) -> TextGenerator:
+        """From an :class:`LMSettings` (or the command line's config, which extends it)."""
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(LMSettings)})
+
+    # ---- training ------------------------------------------------------------------------------------------
+    def fit(
+        self, text: str | Path, *, out: str | Path | None = None, resume: bool = False, run_config: Any = None
+    ) -> TextGenerator:
+        """Fit the tokeniser and train the model on ``text`` (a str, or the path of a UTF-8 file).
+
+        The last ``val_fraction`` of the text validates; the model keeps the weights of its best validation. With
+        ``out`` the run folder is written as ``rnnkit text train --out`` writes it (model/, metrics.json,
+        config.json, checkpoints); ``resume=True`` continues an interrupted run there.
+        """
+        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything, write_json
+
+        content, source = text_or_file(text)
+        data = prepare(self.settings, content, source)
+        seed_everything(self.settings.seed)
+        model = build_model(self.settings, data.tokenizer)
+        run = run_config if run_config is not None else {"command": "text train", **dataclasses.asdict(self.settings)}
+        trainer = Trainer(
+            model, self.settings, step=lm_step, evaluate=Validation(data.val_chars), run_dir=out, run_config=run
+        )
+        result = trainer.fit(data.train, data.val, resume=resume)
+        model.cpu()
+        self.model = model
+        self.metrics = final_metrics(model, data, result.best_metrics, result)
+        if out is not None and is_main_process():
+            save_model(model, Path(out) / "model")
+            write_json(Path(out) / "metrics.json", self.metrics)
+        return self
+
+    # ---- using the model -----------------------------------------------------------------------------------
+    @property
+    def fitted(self) -> LanguageModel:
+        if self.model is None:
+            raise ValueError("this TextGenerator is not trained yet; call .fit(text) or TextGenerator.load(dir)")
+        return self.model
+
+    def generate(
+        self,
+        prompt: str | Sequence[str],
+        max_new_tokens: int = Generation.max_new_tokens,
+        *,
+        temperature: float = Sampling.temperature,
+        top_k: int | None = Sampling.top_k,
+        top_p: float | None = Sampling.top_p,
+        repetition_penalty: float = Sampling.repetition_penalty,
+        seed: int | None = Generation.seed,
+        num_samples: int = Generation.num_samples,
+        beam_width: int = Generation.beam_width,
+        length_penalty: float = Generation.length_penalty,
+    ) -> str | list[str]:
+        """Continue ``prompt`` (new text only): a str for one prompt, a list for a list of prompts or for
+        ``num_samples > 1``. ``beam_width > 1`` searches for the most likely continuation instead of sampling."""
+        opts = Generation(
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            repetition_penalty=repetition_penalty,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            num_samples=num_samples,
+            beam_width=beam_width,
+            length_penalty=length_penalty,
+        )
+        prompts = string_list(prompt, "the prompt(s)")
+        model = self.fitted
+        if opts.beam_width > 1:
+            outs = [beam_search(model, p, opts.max_new_tokens, opts.beam_width, opts.length_penalty) for p in prompts]
+            return outs[0] if isinstance(prompt, str) else outs
+        if opts.num_samples > 1:
+            if not isinstance(prompt, str):
+                raise ValueError("num_samples > 1 takes one prompt (a str); for several prompts pass a list instead")
+            prompts = prompts * opts.num_samples
+        s = opts.sampling
+        batch = generate(
+            model, prompts, opts.max_new_tokens, s.temperature, s.top_k, s.top_p, s.repetition_penalty, opts.seed
+        )
+        return batch[0] if isinstance(prompt, str) and opts.num_samples == 1 else list(batch)
+
+    def stream(
+        self,
+        prompt: str,
+        max_new_tokens: int = Generation.max_new_tokens,
+        *,
+        temperature: float = Sampling.temperature,
+        top_k: int | None = Sampling.top_k,
+        top_p: float | None = Sampling.top_p,
+        repetition_penalty: float = Sampling.repetition_penalty,
+        seed: int | None = Generation.seed,
+    ) -> Iterator[str]:
+        """Yield the continuation of one prompt piece by piece (the same text as :meth:`generate`, same seed)."""
+        opts = Generation(
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            repetition_penalty=repetition_penalty,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+        )
+        if not isinstance(prompt, str):
+            raise TypeError(f"expected one prompt (a str) to stream, got {type(prompt).__name__}")
+        return stream(self.fitted, prompt, opts.max_new_tokens, opts.sampling, opts.seed)
+
+    def evaluate(self, text: str | Path, *, bptt: int = 256, batch_size: int = 16) -> dict[str, float]:
+        """Loss (nats/token), perplexity and bits per character on ``text`` (a str or a file's path), with the
+        recurrent state carried over the whole text (``bptt`` and ``batch_size`` only change the speed)."""
+        content, source = text_or_file(text)
+        model = self.fitted
+        assert model.tokenizer is not None
+        ids = torch.tensor(model.tokenizer.encode(content), dtype=torch.long)
+        try:
+            batches = StreamBatches(ids, max(1, min(batch_size, (len(ids) - 1) // 2)), bptt)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+        chars = len(model.tokenizer.decode(batches.y.flatten().tolist()))
+        nll, tokens = stream_nll(model, batches)
+        return {**lm_metrics(nll, tokens, chars), "tokens": tokens, "characters": chars}
+
+    def perplexity(self, text: str | Path) -> float:
+        """exp(mean negative log-likelihood per token) of ``text``."""
+        return self.evaluate(text)["perplexity"]
+
+    # ---- files ---------------------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the model (config.json + model.safetensors, tokeniser included); :meth:`load` reads it back."""
+        from rnnkit.train import save_model
+
+        return save_model(self.fitted, directory)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextGenerator:
+        """A model saved by :meth:`save` or trained by ``rnnkit text train`` (its ``--out`` or ``--out``/model)."""
+        est = cls()
+        est.model = load_kind(path, LanguageModel, "a language model", TRAIN_HINT)
+        return est

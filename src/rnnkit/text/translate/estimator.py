@@ -1,0 +1,203 @@
+"""The Python API of translation: ``Translator().fit(pairs).translate(sentences)``.
+
+``rnnkit translate train|run|eval`` are thin layers over this class: the same settings
+(:class:`~rnnkit.text.translate.fit.TranslateSettings`), the same decoding defaults
+(:class:`~rnnkit.text.translate.model.Decoding`: beam 5), the same code path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rnnkit.text.loading import load_kind, string_list
+from rnnkit.text.translate.data import Pairs, grouped_references, read_pairs
+from rnnkit.text.translate.fit import (
+    Step,
+    TranslateSettings,
+    batches,
+    build,
+    held_out_scores,
+    split_pairs,
+    translate_all,
+    validation_loss,
+)
+from rnnkit.text.translate.model import Decoding, Seq2Seq
+from rnnkit.text.translate.score import score
+
+log = logging.getLogger(__name__)
+TRAIN_HINT = "rnnkit translate train --pairs FILE --out DIR"
+
+
+def as_pairs(pairs: Any, reverse: bool = False) -> tuple[Pairs, str]:
+    """(Pairs, name for messages) from a ``source<TAB>target`` file's path or an iterable of (source, target)."""
+    if isinstance(pairs, (str, os.PathLike)):
+        return read_pairs(Path(pairs), reverse), str(pairs)
+    if not isinstance(pairs, Iterable):
+        raise TypeError(
+            f"expected pairs as a file path or a list of (source, target) str pairs, got {type(pairs).__name__}"
+        )
+    sources, targets = [], []
+    for i, pair in enumerate(pairs):
+        if (
+            not isinstance(pair, (tuple, list))
+            or len(pair) != 2
+            or not all(isinstance(x, str) and x.strip() for x in pair)
+        ):
+            raise ValueError(f"expected (source, target) pairs of non-empty str; pair {i} is {pair!r}")
+        src, tgt = pair[0].strip(), pair[1].strip()
+        sources.append(tgt if reverse else src)
+        targets.append(src if reverse else tgt)
+    if not sources:
+        raise ValueError("expected at least one (source, target) pair, got none")
+    return Pairs(sources, targets, []), "the pairs"
+
+
+class Translator:
+    """A recurrent encoder-decoder with attention you fit on sentence pairs, then translate, score or save.
+
+    ``fit`` holds out ``test_fraction`` of the distinct source sentences (never trained on) and scores them with
+    BLEU and chrF (``.metrics``), exactly as ``rnnkit translate train`` does.
+
+    Args:
+        **settings: any field of :class:`~rnnkit.text.translate.fit.TranslateSettings` (the flags of
+            ``rnnkit translate train``); the same defaults as the command line.
+
+    >>> pairs = [("I am cold.", "J'ai froid."), ("I am here.", "Je suis ici."), ("You are late.", "Tu es en retard."),
+    ...          ("We are here.", "Nous sommes ici."), ("I am late.", "Je suis en retard."),
+    ...          ("You are cold.", "Tu as froid.")] * 4
+    >>> tr = Translator(embed_size=8, hidden_size=8, batch_size=8, max_steps=4, test_fraction=0.2,
+    ...                 val_fraction=0.25, quiet=True).fit(pairs)
+    >>> sorted(tr.metrics)[:3]
+    ['attention', 'beam_width', 'best_step']
+    >>> out = tr.translate(["I am cold.", "We are late."])
+    >>> len(out), out == tr.translate(["I am cold.", "We are late."])
+    (2, True)
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        fields = {f.name for f in dataclasses.fields(TranslateSettings)}
+        unknown = sorted(set(settings) - fields)
+        if unknown:
+            raise TypeError(
+                f"Translator: unknown setting(s) {', '.join(unknown)}; expected fields of TranslateSettings"
+            )
+        self.settings = TranslateSettings(**settings)
+        self.model: Seq2Seq | None = None
+        self.metrics: dict[str, Any] = {}
+        """After :meth:`fit`: BLEU and chrF on the held-out sentences, the best validation loss, steps."""
+
+    @classmethod
+    def from_settings(cls, settings: TranslateSettings) -> Translator:
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(TranslateSettings)})
+
+    def fit(
+        self,
+        pairs: str | Path | Iterable[tuple[str, str]],
+        *,
+        reverse: bool = False,
+        out: str | Path | None = None,
+        resume: bool = False,
+        run_config: Any = None,
+    ) -> Translator:
+        """Train on ``pairs``: a list of (source, target) str pairs, or the path of a ``source<TAB>target`` file
+        (``reverse=True`` swaps the sides). The splits are checked before training starts."""
+        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything, write_json
+
+        s = self.settings
+        data, source = as_pairs(pairs, reverse)
+        split = split_pairs(data, s, source)
+        seed_everything(s.seed)
+        meta = {
+            "pairs_file": source,
+            "pairs": len(data.sources),
+            "reverse": reverse,
+            "test_fraction": s.test_fraction,
+            "split_seed": s.split_seed,
+            "split": "by_source",
+        }
+        model = build(s, data, split, meta)
+        train = batches(model, data, split.fit, s.batch_size, s.max_tokens)
+        val = batches(model, data, split.val, 256, None)
+        if not train.src:
+            raise ValueError(f"{source}: no training pair has at most --max_tokens {s.max_tokens} tokens on each side")
+        log.info(
+            "%s: %d pairs (%d malformed lines skipped): %d train, %d validation, %d test; vocabularies %d / %d",
+            source,
+            len(data.sources),
+            len(data.skipped),
+            len(train.src),
+            len(split.val),
+            len(split.test),
+            model.src_tok.vocab_size,
+            model.tgt_tok.vocab_size,
+        )
+        run = run_config if run_config is not None else {"command": "translate train", **dataclasses.asdict(s)}
+        trainer = Trainer(model, s, step=Step(s.label_smoothing), evaluate=validation_loss, run_dir=out, run_config=run)
+        result = trainer.fit(train, val, resume=resume)
+        model.cpu()
+        self.model = model
+        if out is not None and is_main_process():
+            save_model(model, Path(out) / "model")  # before decoding the test split: a long decode loses nothing
+        scores, _ = held_out_scores(model, data, split.test, s.decoding)
+        self.metrics = {
+            **scores,
+            "val_loss": result.best_metrics.get("val_loss"),
+            "best_step": result.best_step,
+            "steps": result.steps,
+            "stopped_reason": result.stopped_reason,
+            "train_seconds": result.seconds,
+            "train_pairs": len(train.src),
+            "test_pairs": len(split.test),
+            "test_sentences": scores["sentences"],
+            "skipped_lines": data.skipped,
+            "attention": s.attention,
+        }
+        if out is not None and is_main_process():
+            write_json(Path(out) / "metrics.json", self.metrics)
+        return self
+
+    @property
+    def fitted(self) -> Seq2Seq:
+        if self.model is None:
+            raise ValueError("this Translator is not trained yet; call .fit(pairs) or Translator.load(dir)")
+        return self.model
+
+    def translate(
+        self,
+        sentences: str | Iterable[str],
+        *,
+        beam_width: int = Decoding.beam_width,
+        length_penalty: float = Decoding.length_penalty,
+        max_len: int = Decoding.max_len,
+    ) -> str | list[str]:
+        """Translate one sentence (a str comes back) or several (a list); beam search of width 5 by default."""
+        d = Decoding(beam_width, length_penalty, max_len)
+        texts = string_list(sentences, "the sentences")
+        out = translate_all(self.fitted, texts, d)
+        return out[0] if isinstance(sentences, str) else out
+
+    def evaluate(
+        self, pairs: str | Path | Iterable[tuple[str, str]], *, beam_width: int = Decoding.beam_width
+    ) -> dict[str, Any]:
+        """BLEU and chrF (sacrebleu) of every pair's source against all the targets it has in ``pairs``."""
+        data, _ = as_pairs(pairs)
+        sources, refs = grouped_references(data, list(range(len(data.sources))))
+        return score(translate_all(self.fitted, sources, Decoding(beam_width)), refs)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model (config.json + model.safetensors, both tokenisers included)."""
+        from rnnkit.train import save_model
+
+        return save_model(self.fitted, directory)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Translator:
+        """A model saved by :meth:`save` or trained by ``rnnkit translate train`` (DIR or DIR/model)."""
+        est = cls()
+        est.model = load_kind(path, Seq2Seq, "a translation model", TRAIN_HINT)
+        return est
