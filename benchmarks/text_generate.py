@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, markdown_table
-from rnnkit.text.lm.generate import generate
+from rnnkit.text.lm.generation import generate
 from rnnkit.text.lm.model import LanguageModel
 from rnnkit.text.tokenize import build_tokenizer
 

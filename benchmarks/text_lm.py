@@ -28,7 +28,7 @@ from _common import append_results, machine, markdown_table
 from rnnkit.text.lm.cli import TextTrainConfig, train
 from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.estimator import TextGenerator
-from rnnkit.text.lm.generate import generate
+from rnnkit.text.lm.generation import generate
 from rnnkit.text.tokenize import build_tokenizer, read_text
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from rnnkit.text.lm.estimator import TextGenerator
 from rnnkit.text.lm.fit import LMSettings
-from rnnkit.text.lm.generate import Generation
+from rnnkit.text.lm.generation import Generation
 from rnnkit.text.loading import eval_out
 from rnnkit.text.tokenize import read_text
 

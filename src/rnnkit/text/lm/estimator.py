@@ -1,7 +1,7 @@
 """The Python API of language modelling: ``TextGenerator().fit(text)`` -> ``.generate(prompt)``, ``.evaluate(text)``.
 
 ``rnnkit text train|generate|eval`` are thin layers over this class: the same settings (:class:`LMSettings`), the
-same generation defaults (:class:`~rnnkit.text.lm.generate.Generation`), the same code path, so the same seed gives
+same generation defaults (:class:`~rnnkit.text.lm.generation.Generation`), the same code path, so the same seed gives
 the same model and the same text from Python and from the command line.
 """
 
@@ -16,7 +16,7 @@ import torch
 
 from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.fit import LMSettings, Validation, build_model, final_metrics, lm_step, prepare
-from rnnkit.text.lm.generate import Generation, Sampling, beam_search, generate, stream
+from rnnkit.text.lm.generation import Generation, Sampling, beam_search, generate, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.loading import load_kind, string_list, text_or_file
 

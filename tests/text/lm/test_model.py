@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.text.lm.data import StreamBatches, split_stream
-from rnnkit.text.lm.generate import Sampling, beam_search, filter_logits, generate, generate_ids, sample_next, stream
+from rnnkit.text.lm.generation import Sampling, beam_search, filter_logits, generate, generate_ids, sample_next, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train import load_model
