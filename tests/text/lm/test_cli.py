@@ -26,7 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_model_metrics_and_config(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert metrics["steps"] == 12 and metrics["stopped_reason"] == "max_steps"
+    assert metrics["steps"] == [12] and metrics["stopped_reason"] == ["max_steps"]
     assert metrics["val_loss"] > 0 and metrics["val_bpc"] > 0
     assert (trained / "model" / "config.json").is_file() and (trained / "model" / "model.safetensors").is_file()
     config = json.loads((trained / "config.json").read_text())
@@ -63,7 +63,7 @@ def test_time_budget_stops_cleanly(tmp_path: Path) -> None:
     budget = ["--time_budget", "0.02", "--val_every", "5", "--quiet", "true"]
     assert main(["text", "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "1000", *budget]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["stopped_reason"] == "time_budget"
+    assert metrics["stopped_reason"] == ["time_budget"]
     assert (out / "model" / "model.safetensors").is_file()
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ class ClassifyTrainConfig(ClassifySettings):
     """Training file: .csv/.tsv with a header, or .jsonl with one object per line."""
     test: str
     """Test file, same format."""
-    out: str
-    """Output directory: model/, metrics.json, config.json, logs."""
     text_field: str = "text"
     """Column/key holding the text."""
     label_field: str = "label"
@@ -33,30 +30,25 @@ class ClassifyTrainConfig(ClassifySettings):
 
 def classify_train(config: ClassifyTrainConfig) -> dict[str, Any]:
     """Fit the tokeniser and the classifier on --train, pick the best epoch on a held-out part, score --test."""
-    from rnnkit.train import write_json
-
     texts, names = read_labelled(config.train, config.text_field, config.label_field)
-    test_texts, test_names = read_labelled(config.test, config.text_field, config.label_field)
-    unknown = sorted(set(test_names) - set(names))
+    test = read_labelled(config.test, config.text_field, config.label_field)
+    unknown = sorted(set(test[1]) - set(names))
     if unknown:
         labels = sorted(set(names))
         raise ValueError(f"{config.test}: labels {unknown} do not occur in {config.train} (its labels: {labels})")
-    run_config = {"command": "text classify-train", **dataclasses.asdict(config)}
+    clf = TextCategorizer.from_settings(config)
     try:
-        clf = TextCategorizer.from_settings(config).fit(texts, names, out=config.out, run_config=run_config)
+        clf.fit(texts, names, test=test, out=config.out, resume=config.resume, record=config)
     except ValueError as err:
         raise ValueError(str(err).replace("the training data", config.train, 1)) from None
-    result = clf.fit_result
-    metrics = clf.evaluate(test_texts, test_names)
-    metrics = {**metrics, "steps": result.steps, "stopped_reason": result.stopped_reason}
-    write_json(Path(config.out) / "metrics.json", metrics)
-    labels = metrics["labels"]
-    print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  on {len(test_texts)} test texts")
-    width = max(len(n) for n in labels)
-    print("confusion (rows: true, columns: predicted)")
-    print(" " * (width + 1) + " ".join(f"{n[:8]:>8}" for n in labels))
-    for name, row in zip(labels, metrics["confusion"]):
-        print(f"{name:>{width}} " + " ".join(f"{v:>8}" for v in row))
+    metrics = clf.metrics
+    if not config.quiet and "confusion" in metrics:
+        labels = [str(n) for n in metrics["labels"]]
+        width = max(len(n) for n in labels)
+        print("confusion (rows: true, columns: predicted)")
+        print(" " * (width + 1) + " ".join(f"{n[:8]:>8}" for n in labels))
+        for name, row in zip(labels, metrics["confusion"]):
+            print(f"{name:>{width}} " + " ".join(f"{v:>8}" for v in row))
     return metrics
 
 

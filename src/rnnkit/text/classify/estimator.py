@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnkit.text.classify.data import TextBatches
-from rnnkit.text.classify.fit import ClassifySettings, build, check_labels, classify_evaluate, classify_step, split
+from rnnkit.text.classify.fit import ClassifySettings, check_labels, fit_classifier, headline, split
 from rnnkit.text.classify.metrics import classification_metrics
 from rnnkit.text.classify.model import TextClassifier
 from rnnkit.text.loading import load_kind, string_list
+from rnnkit.train.driver import Fitted, Run
 
 TRAIN_HINT = "rnnkit text classify-train --train FILE --test FILE --out DIR"
 
@@ -52,8 +52,8 @@ class TextCategorizer:
             )
         self.settings = ClassifySettings(**settings)
         self.model: TextClassifier | None = None
-        self.fit_result: Any = None
-        """After :meth:`fit`: the trainer's FitResult (steps, stop reason, best validation)."""
+        self.metrics: dict[str, Any] = {}
+        """After :meth:`fit`: steps, stop reason, best validation, and the test figures when ``test`` was given."""
 
     @classmethod
     def from_settings(cls, settings: ClassifySettings) -> TextCategorizer:
@@ -64,34 +64,55 @@ class TextCategorizer:
         texts: Sequence[str],
         labels: Sequence[Any],
         *,
+        test: tuple[Sequence[str], Sequence[Any]] | None = None,
         out: str | Path | None = None,
         resume: bool = False,
-        run_config: Any = None,
+        record: Any = None,
     ) -> TextCategorizer:
         """Train on ``texts`` (a list of str) and ``labels`` (one str or int per text, at least two classes).
 
-        ``val_fraction`` of the rows (drawn with ``seed``) picks the best epoch. With ``out`` the run folder is
-        written as ``rnnkit text classify-train --out`` writes it (model/, config.json, checkpoints).
+        ``val_fraction`` of the rows (drawn with ``seed``) picks the best epoch. ``test=(texts, labels)`` is scored
+        after training (``.metrics``: accuracy, macro-F1, confusion). Without ``out`` nothing is written; with
+        ``out`` the engine's driver runs it as ``rnnkit text classify-train --out`` does (run folder, no silent
+        overwrite, Ctrl-C that saves the best model, ``resume=True``); ``record`` is the config that config.json
+        records (default: these settings).
         """
-        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything
+        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.seeding import seed_everything
 
         texts = string_list(texts, "the texts")
         labels = list(labels) if not isinstance(labels, str) else [labels]
         classes = check_labels(texts, labels)
-        fit_idx, val_idx = split(self.settings, len(texts))
-        seed_everything(self.settings.seed)
-        model = build(self.settings, [texts[i] for i in fit_idx], labels, classes)
-        y = [classes.index(label) for label in labels]
+        split(self.settings, len(texts))  # before the driver: too few rows fail before any training
         s = self.settings
-        train = TextBatches(model, [texts[i] for i in fit_idx], [y[i] for i in fit_idx], s.batch_size, True)
-        val = TextBatches(model, [texts[i] for i in val_idx], [y[i] for i in val_idx], 256, False)
-        run = run_config if run_config is not None else {"command": "text classify-train", **dataclasses.asdict(s)}
-        trainer = Trainer(model, s, step=classify_step, evaluate=classify_evaluate, run_dir=out, run_config=run)
-        self.fit_result = trainer.fit(train, val, resume=resume)
-        model.cpu()
-        self.model = model
-        if out is not None and is_main_process():
-            save_model(model, Path(out) / "model")
+
+        def evaluate(model: Any) -> dict[str, Any]:
+            if test is None:
+                return {}
+            self.model = model
+            return {**self.evaluate(*test), "test_texts": len(test[0])}
+
+        if out is None:
+            with cpu_threads(s.threads):
+                seed_everything(s.seed)
+                fitted = fit_classifier(s, texts, labels, classes)
+            self.model = fitted.model  # type: ignore[assignment]
+            self.metrics = {**summarize(fitted.results), **fitted.metrics, **evaluate(fitted.model)}
+            return self
+        config = dataclasses.replace(record if record is not None else s, out=str(out), resume=resume)
+        models: list[TextClassifier] = []
+
+        def fit(run: Run) -> Fitted:
+            fitted = fit_classifier(s, texts, labels, classes, run.run_dir(), run.resolved)
+            models.append(fitted.model)  # type: ignore[arg-type]
+            return fitted
+
+        try:
+            self.metrics = run_training(
+                config, fit, command="text classify-train", evaluate=evaluate, headline=headline
+            )
+        finally:
+            self.model = models[0] if models else None
         return self
 
     @property

@@ -7,6 +7,7 @@ Shapes: B batch, T tokens, C classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from rnnkit.text.classify.model import CELLS, TextClassifier
 from rnnkit.text.splits import split_indices
 from rnnkit.text.tokenize import LEVELS, PAD, UNK, build_tokenizer
 from rnnkit.train import StepOutput, TrainConfig
+from rnnkit.train.driver import Fitted
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ClassifySettings(TrainConfig):
     dropout: float = 0.2
     """Dropout on embeddings and before the output layer."""
     # The engine's settings whose default text classification changes.
+    out: str = "runs/text-classify"
     epochs: int = 20
     early_stopping: int | None = 4
 
@@ -116,3 +119,34 @@ def classify_evaluate(model: Any, batches: Any) -> dict[str, float]:
         correct += int((logits.argmax(-1) == target).sum())
         n += len(target)
     return {"val_loss": total / max(n, 1), "val_acc": correct / max(n, 1)}
+
+
+def fit_classifier(
+    s: ClassifySettings,
+    texts: list[str],
+    labels: list[Any],
+    classes: list[Any],
+    run_dir: Path | None = None,
+    run_config: Any = None,
+) -> Fitted:
+    """Split, fit the tokeniser, build and train (torch already seeded with ``s.seed``, by the driver or caller)."""
+    from rnnkit.text.classify.data import TextBatches
+    from rnnkit.train import Trainer
+
+    fit_idx, val_idx = split(s, len(texts))
+    model = build(s, [texts[i] for i in fit_idx], labels, classes)
+    y = [classes.index(label) for label in labels]
+    train = TextBatches(model, [texts[i] for i in fit_idx], [y[i] for i in fit_idx], s.batch_size, True)
+    val = TextBatches(model, [texts[i] for i in val_idx], [y[i] for i in val_idx], 256, False)
+    trainer = Trainer(model, s, step=classify_step, evaluate=classify_evaluate, run_dir=run_dir, run_config=run_config)
+    result = trainer.fit(train, val)
+    model.cpu()
+    metrics = {"labels": classes, "train_texts": len(fit_idx), "parameters": sum(p.numel() for p in model.parameters())}
+    return Fitted(model=model, results=[result], metrics=metrics)
+
+
+def headline(m: dict[str, Any]) -> str:
+    """Text classification's part of the summary line."""
+    if "accuracy" not in m:
+        return f"{len(m['labels'])} classes"
+    return f"test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f} on {m['test_texts']} texts"

@@ -26,21 +26,12 @@ class TextTrainConfig(LMSettings):
 
     data: str
     """UTF-8 text file; its last --val_fraction is the validation text."""
-    out: str
-    """Output directory: the model (out/model), metrics.json, config.json, training logs and checkpoints."""
 
 
 def train(config: TextTrainConfig) -> dict[str, Any]:
-    """Train, save out/model and out/metrics.json, print one summary line."""
-    run_config = {"command": "text train", **dataclasses.asdict(config)}
-    lm = TextGenerator.from_settings(config).fit(Path(config.data), out=config.out, run_config=run_config)
-    m = lm.metrics
-    print(
-        f"val loss {m['val_loss']:.4f} nats/token, perplexity {m['val_perplexity']:.3f}, "
-        f"{m['val_bpc']:.4f} bits/char (best of {m['steps']} steps, stopped: {m['stopped_reason']}) "
-        f"-> {Path(config.out) / 'model'}"
-    )
-    return m
+    """Train through the engine's driver: OUT/model, OUT/metrics.json, OUT/config.json, one summary line."""
+    lm = TextGenerator.from_settings(config)
+    return lm.fit(Path(config.data), out=config.out, resume=config.resume, record=config).metrics
 
 
 @dataclass(kw_only=True)

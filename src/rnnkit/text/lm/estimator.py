@@ -15,10 +15,11 @@ from typing import Any
 import torch
 
 from rnnkit.text.lm.data import StreamBatches
-from rnnkit.text.lm.fit import LMSettings, Validation, build_model, final_metrics, lm_step, prepare
+from rnnkit.text.lm.fit import LMSettings, fit_lm, headline, prepare
 from rnnkit.text.lm.generation import Generation, Sampling, beam_search, generate, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.loading import load_kind, string_list, text_or_file
+from rnnkit.train.driver import Fitted, Run
 
 TRAIN_HINT = "rnnkit text train --data FILE --out DIR"
 
@@ -61,31 +62,41 @@ class TextGenerator:
 
     # ---- training ------------------------------------------------------------------------------------------
     def fit(
-        self, text: str | Path, *, out: str | Path | None = None, resume: bool = False, run_config: Any = None
+        self, text: str | Path, *, out: str | Path | None = None, resume: bool = False, record: Any = None
     ) -> TextGenerator:
         """Fit the tokeniser and train the model on ``text`` (a str, or the path of a UTF-8 file).
 
-        The last ``val_fraction`` of the text validates; the model keeps the weights of its best validation. With
-        ``out`` the run folder is written as ``rnnkit text train --out`` writes it (model/, metrics.json,
-        config.json, checkpoints); ``resume=True`` continues an interrupted run there.
+        The last ``val_fraction`` of the text validates; the model keeps the weights of its best validation.
+        Without ``out`` nothing is written. With ``out`` the engine's driver runs it as ``rnnkit text train --out``
+        does: the run folder (model/, metrics.json, config.json, checkpoints), a refusal to overwrite a finished
+        run, Ctrl-C that saves the best model (:class:`rnnkit.train.driver.TrainingInterrupted`), and
+        ``resume=True`` to continue an interrupted run. ``record``: the config that config.json records (the
+        command line passes its own, which adds --data); by default these settings.
         """
-        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything, write_json
+        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.seeding import seed_everything
 
         content, source = text_or_file(text)
-        data = prepare(self.settings, content, source)
-        seed_everything(self.settings.seed)
-        model = build_model(self.settings, data.tokenizer)
-        run = run_config if run_config is not None else {"command": "text train", **dataclasses.asdict(self.settings)}
-        trainer = Trainer(
-            model, self.settings, step=lm_step, evaluate=Validation(data.val_chars), run_dir=out, run_config=run
-        )
-        result = trainer.fit(data.train, data.val, resume=resume)
-        model.cpu()
-        self.model = model
-        self.metrics = final_metrics(model, data, result.best_metrics, result)
-        if out is not None and is_main_process():
-            save_model(model, Path(out) / "model")
-            write_json(Path(out) / "metrics.json", self.metrics)
+        data = prepare(self.settings, content, source)  # before the driver: a bad text fails fast
+        if out is None:
+            with cpu_threads(self.settings.threads):
+                seed_everything(self.settings.seed)
+                fitted = fit_lm(self.settings, data)
+            self.model = fitted.model  # type: ignore[assignment]
+            self.metrics = {**summarize(fitted.results), **fitted.metrics}
+            return self
+        config = dataclasses.replace(record if record is not None else self.settings, out=str(out), resume=resume)
+        models: list[LanguageModel] = []
+
+        def fit(run: Run) -> Fitted:
+            fitted = fit_lm(self.settings, data, run.run_dir(), run.resolved)
+            models.append(fitted.model)  # type: ignore[arg-type]
+            return fitted
+
+        try:
+            self.metrics = run_training(config, fit, command="text train", headline=headline)
+        finally:
+            self.model = models[0] if models else None
         return self
 
     # ---- using the model -----------------------------------------------------------------------------------

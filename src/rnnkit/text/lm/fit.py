@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +18,7 @@ from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.tokenize import LEVELS, Tokenizer, build_tokenizer
 from rnnkit.train import StepOutput, TrainConfig
+from rnnkit.train.driver import Fitted
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class LMSettings(TrainConfig):
     bptt: int = 128
     """Window length of truncated backpropagation through time (the state is carried between windows)."""
     # The engine's settings whose default a language model changes (the LM benchmark in RESULTS.md uses these).
+    out: str = "runs/lm"
     epochs: int = 50
     batch_size: int = 32
     weight_decay: float = 0.0
@@ -146,20 +149,38 @@ class Validation:
 VAL_KEYS = ("val_loss", "val_perplexity", "val_bpc")
 
 
-def final_metrics(model: LanguageModel, data: LMData, best: dict[str, Any], result: Any) -> dict[str, Any]:
-    """metrics.json of a run: the best validation figures (the model holds those weights) and the run's facts."""
+def fit_lm(settings: LMSettings, data: LMData, run_dir: Path | None = None, run_config: Any = None) -> Fitted:
+    """Build the model and train it (torch already seeded with ``settings.seed``, by the driver or the caller).
+
+    ``run_dir``: where the trainer keeps last.ckpt and its logs (None: nowhere; --resume needs it).
+    """
+    from rnnkit.train import Trainer
+
+    model = build_model(settings, data.tokenizer)
+    trainer = Trainer(
+        model, settings, step=lm_step, evaluate=Validation(data.val_chars), run_dir=run_dir, run_config=run_config
+    )
+    result = trainer.fit(data.train, data.val)
+    model.cpu()
+    return Fitted(model=model, results=[result], metrics=figures(model, data, result.best_metrics))
+
+
+def figures(model: LanguageModel, data: LMData, best: dict[str, Any]) -> dict[str, Any]:
+    """The language model's own figures for metrics.json: the best validation loss, perplexity and bits per
+    character (the model holds those weights), the data's sizes and the parameter count."""
     if all(k in best for k in VAL_KEYS):
         final = {k: float(best[k]) for k in VAL_KEYS}
-    else:  # no validation ran (e.g. --max_steps below --val_every and no epoch ended)
+    else:  # no validation ran before the run stopped (e.g. Ctrl-C before the first --val_every)
         final = Validation(data.val_chars)(model, data.val)
     return {
         **final,
-        "best_step": result.best_step,
-        "steps": result.steps,
-        "stopped_reason": result.stopped_reason,
-        "train_seconds": result.seconds,
         "train_tokens": data.train_tokens,
         "val_tokens": data.val_tokens,
         "vocab_size": data.tokenizer.vocab_size,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+
+
+def headline(m: dict[str, Any]) -> str:
+    """The language model's part of the summary line."""
+    return f"val perplexity {m['val_perplexity']:.3f}, {m['val_bpc']:.4f} bits/char"

@@ -30,23 +30,15 @@ class TranslateTrainConfig(TranslateSettings):
 
     pairs: str
     """Pairs file: source<TAB>target[<TAB>ignored] per line, UTF-8 (e.g. Tatoeba/Anki exports)."""
-    out: str
-    """Output directory: model/, metrics.json (BLEU, chrF), config.json, logs and checkpoints."""
     reverse: bool = False
     """Translate from the second column to the first."""
 
 
 def train(config: TranslateTrainConfig) -> dict[str, Any]:
-    run_config = {"command": "translate train", **dataclasses.asdict(config)}
+    """Train through the engine's driver: OUT/model, metrics.json (BLEU, chrF with signatures), config.json."""
     tr = Translator.from_settings(config)
-    tr.fit(Path(config.pairs), reverse=config.reverse, out=config.out, run_config=run_config)
-    m = tr.metrics
-    print(
-        f"BLEU {m['bleu']:.2f}  chrF {m['chrf']:.2f}  on {m['test_sentences']} held-out sentences "
-        f"({m['test_pairs']} references) -> {Path(config.out) / 'model'}"
-    )
-    print(f"  {m['bleu_signature']}\n  {m['chrf_signature']}")
-    return m
+    tr.fit(Path(config.pairs), reverse=config.reverse, out=config.out, resume=config.resume, record=config)
+    return tr.metrics
 
 
 @dataclass(kw_only=True)

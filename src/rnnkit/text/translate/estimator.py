@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,19 +16,17 @@ from typing import Any
 from rnnkit.text.loading import load_kind, string_list
 from rnnkit.text.translate.data import Pairs, grouped_references, read_pairs
 from rnnkit.text.translate.fit import (
-    Step,
     TranslateSettings,
-    batches,
-    build,
+    fit_translate,
+    headline,
     held_out_scores,
     split_pairs,
     translate_all,
-    validation_loss,
 )
 from rnnkit.text.translate.model import Decoding, Seq2Seq
 from rnnkit.text.translate.score import score
+from rnnkit.train.driver import Fitted, Run
 
-log = logging.getLogger(__name__)
 TRAIN_HINT = "rnnkit translate train --pairs FILE --out DIR"
 
 
@@ -102,16 +99,21 @@ class Translator:
         reverse: bool = False,
         out: str | Path | None = None,
         resume: bool = False,
-        run_config: Any = None,
+        record: Any = None,
     ) -> Translator:
         """Train on ``pairs``: a list of (source, target) str pairs, or the path of a ``source<TAB>target`` file
-        (``reverse=True`` swaps the sides). The splits are checked before training starts."""
-        from rnnkit.train import Trainer, is_main_process, save_model, seed_everything, write_json
+        (``reverse=True`` swaps the sides). The splits are checked before training starts.
+
+        Without ``out`` nothing is written. With ``out`` the engine's driver runs it as ``rnnkit translate train
+        --out`` does (run folder, no silent overwrite, Ctrl-C that saves the best model, ``resume=True``);
+        ``record`` is the config that config.json records (default: these settings).
+        """
+        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.seeding import seed_everything
 
         s = self.settings
         data, source = as_pairs(pairs, reverse)
-        split = split_pairs(data, s, source)
-        seed_everything(s.seed)
+        split = split_pairs(data, s, source)  # before the driver: too small a file fails before any training
         meta = {
             "pairs_file": source,
             "pairs": len(data.sources),
@@ -120,45 +122,29 @@ class Translator:
             "split_seed": s.split_seed,
             "split": "by_source",
         }
-        model = build(s, data, split, meta)
-        train = batches(model, data, split.fit, s.batch_size, s.max_tokens)
-        val = batches(model, data, split.val, 256, None)
-        if not train.src:
-            raise ValueError(f"{source}: no training pair has at most --max_tokens {s.max_tokens} tokens on each side")
-        log.info(
-            "%s: %d pairs (%d malformed lines skipped): %d train, %d validation, %d test; vocabularies %d / %d",
-            source,
-            len(data.sources),
-            len(data.skipped),
-            len(train.src),
-            len(split.val),
-            len(split.test),
-            model.src_tok.vocab_size,
-            model.tgt_tok.vocab_size,
-        )
-        run = run_config if run_config is not None else {"command": "translate train", **dataclasses.asdict(s)}
-        trainer = Trainer(model, s, step=Step(s.label_smoothing), evaluate=validation_loss, run_dir=out, run_config=run)
-        result = trainer.fit(train, val, resume=resume)
-        model.cpu()
-        self.model = model
-        if out is not None and is_main_process():
-            save_model(model, Path(out) / "model")  # before decoding the test split: a long decode loses nothing
-        scores, _ = held_out_scores(model, data, split.test, s.decoding)
-        self.metrics = {
-            **scores,
-            "val_loss": result.best_metrics.get("val_loss"),
-            "best_step": result.best_step,
-            "steps": result.steps,
-            "stopped_reason": result.stopped_reason,
-            "train_seconds": result.seconds,
-            "train_pairs": len(train.src),
-            "test_pairs": len(split.test),
-            "test_sentences": scores["sentences"],
-            "skipped_lines": data.skipped,
-            "attention": s.attention,
-        }
-        if out is not None and is_main_process():
-            write_json(Path(out) / "metrics.json", self.metrics)
+
+        def evaluate(model: Any) -> dict[str, Any]:
+            return held_out_scores(model, data, split.test, s.decoding)[0]
+
+        if out is None:
+            with cpu_threads(s.threads):
+                seed_everything(s.seed)
+                fitted = fit_translate(s, data, split, meta)
+            self.model = fitted.model  # type: ignore[assignment]
+            self.metrics = {**summarize(fitted.results), **fitted.metrics, **evaluate(fitted.model)}
+            return self
+        config = dataclasses.replace(record if record is not None else s, out=str(out), resume=resume)
+        models: list[Seq2Seq] = []
+
+        def fit(run: Run) -> Fitted:
+            fitted = fit_translate(s, data, split, meta, run.run_dir(), run.resolved)
+            models.append(fitted.model)  # type: ignore[arg-type]
+            return fitted
+
+        try:
+            self.metrics = run_training(config, fit, command="translate train", evaluate=evaluate, headline=headline)
+        finally:
+            self.model = models[0] if models else None
         return self
 
     @property

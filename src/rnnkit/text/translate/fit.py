@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rnnkit.text.splits import split_by_key
@@ -25,6 +26,7 @@ from rnnkit.text.translate.data import PairBatches, Pairs, grouped_references, h
 from rnnkit.text.translate.model import ATTENTIONS, CELLS, Decoding, Seq2Seq, seq2seq_loss
 from rnnkit.text.translate.score import score
 from rnnkit.train import StepOutput, TrainConfig
+from rnnkit.train.driver import Fitted
 
 log = logging.getLogger(__name__)
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -59,6 +61,7 @@ class TranslateSettings(TrainConfig, Decoding):
     label_smoothing: float = 0.1
     """Label smoothing of the training loss (the validation loss is plain cross-entropy)."""
     # The engine's settings whose default translation changes.
+    out: str = "runs/translate"
     epochs: int = 30
     weight_decay: float = 0.0
     warmup_steps: int = 50
@@ -200,4 +203,59 @@ def held_out_scores(
     sources, refs = grouped_references(pairs, idx)
     hyps = translate_all(model, sources, decoding)
     scores = score(hyps, refs)
-    return {**scores, "beam_width": decoding.beam_width, "decode_seconds": time.perf_counter() - start}, hyps
+    seconds = time.perf_counter() - start
+    return {
+        **scores,
+        "test_sentences": len(sources),
+        "beam_width": decoding.beam_width,
+        "decode_seconds": seconds,
+    }, hyps
+
+
+def fit_translate(
+    s: TranslateSettings,
+    pairs: Pairs,
+    split: Split,
+    meta: dict[str, Any],
+    run_dir: Path | None = None,
+    run_config: Any = None,
+) -> Fitted:
+    """Build the model and train it (torch already seeded with ``s.seed``, by the driver or the caller)."""
+    from rnnkit.train import Trainer
+
+    model = build(s, pairs, split, meta)
+    train = batches(model, pairs, split.fit, s.batch_size, s.max_tokens)
+    val = batches(model, pairs, split.val, 256, None)
+    if not train.src:
+        raise ValueError(
+            f"{meta['pairs_file']}: no training pair has at most --max_tokens {s.max_tokens} tokens a side"
+        )
+    log.info(
+        "%s: %d pairs (%d malformed lines skipped): %d train, %d validation, %d test; vocabularies %d / %d",
+        meta["pairs_file"],
+        len(pairs.sources),
+        len(pairs.skipped),
+        len(train.src),
+        len(split.val),
+        len(split.test),
+        model.src_tok.vocab_size,
+        model.tgt_tok.vocab_size,
+    )
+    step = Step(s.label_smoothing)
+    result = Trainer(model, s, step=step, evaluate=validation_loss, run_dir=run_dir, run_config=run_config).fit(
+        train, val
+    )
+    model.cpu()
+    metrics = {
+        "val_loss": result.best_metrics.get("val_loss"),
+        "train_pairs": len(train.src),
+        "test_pairs": len(split.test),
+        "skipped_lines": pairs.skipped,
+        "attention": s.attention,
+    }
+    return Fitted(model=model, results=[result], metrics=metrics)
+
+
+def headline(m: dict[str, Any]) -> str:
+    """Translation's part of the summary line."""
+    return f"BLEU {m['bleu']:.2f}, chrF {m['chrf']:.2f} on {m['test_sentences']} held-out sentences"
