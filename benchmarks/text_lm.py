@@ -110,7 +110,7 @@ def main() -> None:
             "rnnkit text train (defaults)",
             f"{metrics['val_loss']:.4f}",
             f"{metrics['val_bpc']:.3f}",
-            metrics["steps"],
+            sum(metrics["steps"]),
             f"{metrics['train_seconds']:.0f}",
         ],
         ["plain PyTorch loop", f"{base_best:.4f}", f"{base_best / math.log(2):.3f}", base[-1][1], f"{base[-1][0]:.0f}"],

@@ -22,11 +22,11 @@ from rnnkit.train import load_model
 SRC = str(Path(rnnkit.__file__).parents[1])
 LM_TEXT = "".join(f"line {i % 7}: to be or not to be, that is the question.\n" for i in range(60))
 LM_FLAGS = ["--embed_size", "8", "--hidden_size", "16", "--num_layers", "1", "--bptt", "16", "--batch_size", "4"]
-LM_FLAGS += ["--val_every", "10", "--threads", "1", "--quiet", "true", "--seed", "1"]
+LM_FLAGS += ["--val_every", "20", "--threads", "1", "--quiet", "true", "--seed", "1"]
 PAIRS = [("I am cold.", "J'ai froid."), ("You are late.", "Tu es en retard."), ("He is tall.", "Il est grand."),
-         ("We are here.", "Nous sommes ici."), ("She is happy.", "Elle est heureuse."), ("They left.", "Ils sont partis."),
-         ("I am here.", "Je suis ici."), ("You are tall.", "Tu es grand."), ("We left.", "Nous sommes partis."),
-         ("He is late.", "Il est en retard.")]  # fmt: skip
+         ("We are here.", "Nous sommes ici."), ("She is happy.", "Elle est heureuse."),
+         ("They left.", "Ils sont partis."), ("I am here.", "Je suis ici."), ("You are tall.", "Tu es grand."),
+         ("We left.", "Nous sommes partis."), ("He is late.", "Il est en retard.")]  # fmt: skip
 TR_FLAGS = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "2", "--test_fraction", "0.2"]
 TR_FLAGS += ["--val_fraction", "0.15", "--threads", "1", "--quiet", "true", "--early_stopping", "null"]
 
@@ -62,7 +62,7 @@ def test_text_train_interrupted_then_resumed_equals_uninterrupted(
     data = tmp_path / "corpus.txt"
     data.write_text(LM_TEXT, encoding="utf-8")
     out = tmp_path / "run"
-    args = ["text", "train", "--data", str(data), *LM_FLAGS, "--max_steps", "400"]
+    args = ["text", "train", "--data", str(data), *LM_FLAGS, "--max_steps", "120"]
     done = _interrupt([*args, "--out", str(out)], out)
     assert done.returncode == 130, done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -70,7 +70,7 @@ def test_text_train_interrupted_then_resumed_equals_uninterrupted(
         f"; best model saved to {out / 'model'}; continue with --resume"
     ), done.stderr
     step = int(last.split()[3].rstrip(";"))
-    assert 0 < step < 400
+    assert 0 < step < 120
     assert (out / "model" / "model.safetensors").is_file()
     assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
 
@@ -93,11 +93,11 @@ def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path:
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS * 3), encoding="utf-8")
     out = tmp_path / "run"
-    args = ["translate", "train", "--pairs", str(pairs), *TR_FLAGS, "--epochs", "40"]
+    args = ["translate", "train", "--pairs", str(pairs), *TR_FLAGS, "--epochs", "12"]
     done = _interrupt([*args, "--out", str(out)], out)
     assert done.returncode == 130, done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith(
-        f"; best model saved to {out / 'model'}; continue with --resume"
+    assert (
+        done.stderr.strip().splitlines()[-1].endswith(f"; best model saved to {out / 'model'}; continue with --resume")
     )
     assert (out / "model" / "model.safetensors").is_file()
     assert main([*args, "--out", str(out), "--resume", "true"]) == 0

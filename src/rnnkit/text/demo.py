@@ -61,7 +61,10 @@ def section(out: Path, quick: bool) -> Section:
                 f"pydoc_data.topics, {len(data.read_text(encoding='utf-8')):,} characters (last 10% validation)",
             ),
             ("model", f"1-layer LSTM, {sizes['hidden_size']} units, {metrics['parameters']:,} parameters"),
-            ("training", f"{metrics['steps']} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason']})"),
+            (
+                "training",
+                f"{metrics['steps'][0]} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason'][0]})",
+            ),
             ("validation loss", f"{metrics['val_loss']:.3f} nats/char"),
             ("bits per character", f"{metrics['val_bpc']:.3f}"),
         )
