@@ -120,8 +120,8 @@ def test_eval_without_out_writes_beside_the_run(run: Path, tmp_path: Path, capsy
 
 def _error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and out == "", (out, err)  # one line, and nothing printed before it
     return err
 
 

@@ -77,9 +77,11 @@ class TextCategorizer:
         overwrite, Ctrl-C that saves the best model, ``resume=True``); ``record`` is the config that config.json
         records (default: these settings).
         """
-        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
         from rnnkit.train.seeding import seed_everything
 
+        if out is not None:
+            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
         texts = string_list(texts, "the texts")
         labels = list(labels) if not isinstance(labels, str) else [labels]
         classes = check_labels(texts, labels)

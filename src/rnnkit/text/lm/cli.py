@@ -60,10 +60,11 @@ def generate_command(config: TextGenerateConfig) -> list[str]:
     start = time.perf_counter()
     options = config.options()
     if config.beam_width == 1 and config.num_samples == 1:
+        del options["num_samples"], options["beam_width"], options["length_penalty"]
+        stream = lm.stream(config.prompt, **options)  # checks the prompt before anything is printed
         sys.stdout.write(config.prompt)
         pieces = []
-        del options["num_samples"], options["beam_width"], options["length_penalty"]
-        for piece in lm.stream(config.prompt, **options):
+        for piece in stream:
             sys.stdout.write(piece)
             sys.stdout.flush()
             pieces.append(piece)

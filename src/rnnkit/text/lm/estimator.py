@@ -16,7 +16,7 @@ import torch
 
 from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.fit import LMSettings, fit_lm, headline, prepare
-from rnnkit.text.lm.generation import Generation, Sampling, beam_search, generate, stream
+from rnnkit.text.lm.generation import Generation, Sampling, beam_search, encode_prompt, generate, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.loading import load_kind, string_list, text_or_file
 from rnnkit.train.driver import Fitted, Run
@@ -73,9 +73,11 @@ class TextGenerator:
         ``resume=True`` to continue an interrupted run. ``record``: the config that config.json records (the
         command line passes its own, which adds --data); by default these settings.
         """
-        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
         from rnnkit.train.seeding import seed_everything
 
+        if out is not None:
+            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
         content, source = text_or_file(text)
         data = prepare(self.settings, content, source)  # before the driver: a bad text fails fast
         if out is None:
@@ -170,7 +172,10 @@ class TextGenerator:
         )
         if not isinstance(prompt, str):
             raise TypeError(f"expected one prompt (a str) to stream, got {type(prompt).__name__}")
-        return stream(self.fitted, prompt, opts.max_new_tokens, opts.sampling, opts.seed)
+        model = self.fitted
+        assert model.tokenizer is not None
+        encode_prompt(model.tokenizer, prompt)  # now, not at the first piece: a bad prompt fails before any output
+        return stream(model, prompt, opts.max_new_tokens, opts.sampling, opts.seed)
 
     def evaluate(self, text: str | Path, *, bptt: int = 256, batch_size: int = 16) -> dict[str, float]:
         """Loss (nats/token), perplexity and bits per character on ``text`` (a str or a file's path), with the

@@ -108,10 +108,12 @@ class Translator:
         --out`` does (run folder, no silent overwrite, Ctrl-C that saves the best model, ``resume=True``);
         ``record`` is the config that config.json records (default: these settings).
         """
-        from rnnkit.train.driver import cpu_threads, run_training, summarize
+        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
         from rnnkit.train.seeding import seed_everything
 
         s = self.settings
+        if out is not None:
+            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
         data, source = as_pairs(pairs, reverse)
         split = split_pairs(data, s, source)  # before the driver: too small a file fails before any training
         meta = {
