@@ -249,6 +249,7 @@ def _input_files(config: Any) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, table = build_parser()
     raw = [_underscored(a) for a in (sys.argv[1:] if argv is None else argv)]
+    level_given = any(a == "--log_level" or a.startswith("--log_level=") for a in raw)
     raw, level = _pop_log_level(raw)
     path = _command_path(raw, table)
     config_cls = table[path][0] if path in table else None
@@ -274,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = None
     try:
         config = config_cls(**kwargs)
+        if getattr(config, "quiet", False) and not level_given:
+            logging.getLogger().setLevel(logging.WARNING)  # --quiet: warnings and errors only
         fn(config)
     except (TrainingInterrupted, KeyboardInterrupt) as err:
         return interrupted_exit(err)

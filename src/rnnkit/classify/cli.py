@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -18,18 +17,20 @@ from typing import Any
 import numpy as np
 
 from rnnkit.classify.data import SeriesSet, check_compatible, load_dataset, load_file
-from rnnkit.classify.fit import ModelSettings, count_parameters, fit_classifier, predict_proba
+from rnnkit.classify.estimator import ClassifierOptions, fit_members
+from rnnkit.classify.fit import predict_proba
+from rnnkit.classify.inputs import check_trainable
 from rnnkit.classify.metrics import confusion_matrix, plot_confusion, scores
 from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
-from rnnkit.train import FitResult, TrainConfig, load_model, write_json
-from rnnkit.train.driver import Fitted, Run, fit_ensemble, run_training
+from rnnkit.train import load_model, write_json
+from rnnkit.train.driver import Fitted, Run, run_training
 
 log = logging.getLogger(__name__)
 Classifier = SequenceClassifier | ClassifierEnsemble
 
 
 @dataclass
-class TrainArgs(TrainConfig):
+class TrainArgs(ClassifierOptions):
     """Train a recurrent classifier on a UCR/UEA data set (--dataset) or on files (--train/--test)."""
 
     dataset: str | None = None
@@ -40,58 +41,13 @@ class TrainArgs(TrainConfig):
     """Test file (same format as --train), evaluated after training. Optional with --train."""
     label_column: str = "label"
     """CSV only: the column holding the class."""
-    cell: str = "gru"
-    """Recurrent cell: lstm, gru or rnn."""
-    hidden_size: int = 64
-    """Hidden units per direction."""
-    num_layers: int = 1
-    """Stacked recurrent layers."""
-    bidirectional: bool = True
-    """Run the series in both directions."""
-    pooling: str = "all"
-    """How the outputs become one vector, over each series' valid steps: last (final states), mean, max,
-    meanmax, or all (last + mean + max)."""
-    dropout: float = 0.1
-    """Dropout between layers and before the output layer."""
-    diff: bool = True
-    """Also feed each channel's first difference (x_t - x_{t-1}) to the recurrent layer."""
-    patch: int | None = None
-    """Time steps grouped into one recurrent step (None: ceil(longest series / 32), so at most 32 steps)."""
-    val_fraction: float = 0.0
-    """Share of the training series (per class) held out to keep the best weights and stop early (0: none;
-    train on everything for --epochs, which measured better on small UCR training sets)."""
-    ensemble: int = 3
-    """Models trained from seeds SEED, SEED+1, ...; predictions average their probabilities (1: a single model);
-    --time_budget is shared equally among them."""
-    # Engine flags whose default differs for classification (their --help is the engine's).
-    out: str = "runs/classify"
-    time_budget: float | None = 1.5
-    batch_size: int = 16
-    threads: int | None = 1
 
     def __post_init__(self) -> None:
-        super().__post_init__()  # the engine checks its own fields (--lr, --epochs, ...)
+        super().__post_init__()  # the model's and the engine's checks
         if (self.dataset is None) == (self.train is None):
             raise ValueError("give either --dataset NAME or --train FILE (with --test FILE), not both or neither")
         if self.dataset is not None and self.test is not None:
             raise ValueError("--test goes with --train; --dataset NAME uses that data set's own test split")
-        self.model_settings()  # checks --cell, --pooling, --hidden_size, ...
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"--val_fraction must be in [0, 1); got {self.val_fraction!r}")
-        if self.ensemble < 1:
-            raise ValueError(f"--ensemble must be a positive integer; got {self.ensemble!r}")
-
-    def model_settings(self) -> ModelSettings:
-        return ModelSettings(
-            cell=self.cell,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            bidirectional=self.bidirectional,
-            pooling=self.pooling,
-            dropout=self.dropout,
-            diff=self.diff,
-            patch=self.patch,
-        )
 
 
 def _load_train_test(args: TrainArgs) -> tuple[SeriesSet, SeriesSet | None]:
@@ -134,34 +90,14 @@ def _check_channels(model: Classifier, data: SeriesSet) -> None:
 def train(args: TrainArgs) -> dict[str, Any]:
     """Load the data, train (the engine's driver: OUT/model, config.json, metrics.json), evaluate on the test split."""
     train_data, test_data = _load_train_test(args)  # a bad file fails before the run folder is touched
-    out = Path(args.out)
+    check_trainable(train_data)
 
     def fit(run: Run) -> Fitted:
-        def fit_member(k: int, config: TrainConfig, run_dir: Path) -> tuple[SequenceClassifier, FitResult]:
-            return fit_classifier(
-                train_data,
-                args.model_settings(),
-                config,
-                val_fraction=args.val_fraction,
-                run_dir=run_dir,
-                run_config=run.resolved,
-                threads=None,  # the driver set --threads
-            )
-
-        fitted, results = fit_ensemble(fit_member, args, args.ensemble, run_dir=run.out, share="equal")
-        members = [m for m in fitted if isinstance(m, SequenceClassifier)]
-        model = members[0] if len(members) == 1 else ClassifierEnsemble(members).eval()
-        first = members[0]
-        metrics = {
-            "train_n": len(train_data),
-            "classes": model.labels,
-            "parameters": count_parameters(model),
-            "patch": first.patch,
-        }
+        model, results, metrics = fit_members(train_data, args, run.out, run.resolved)
         return Fitted(model=model, results=results, metrics=metrics)
 
     def evaluate(model: Any) -> dict[str, Any]:
-        return {} if test_data is None else _evaluate(model, test_data, out, prefix="test_")
+        return {} if test_data is None else _evaluate(model, test_data, Path(args.out), prefix="test_")
 
     def headline(m: dict[str, Any]) -> str:
         text = f"{train_data.source}: {len(m['classes'])} classes, {m['parameters']} parameters"
@@ -248,7 +184,10 @@ def evaluate(args: EvalArgs) -> dict[str, Any]:
     metrics["seconds"] = round(time.perf_counter() - start, 3)
     write_json(out / "metrics.json", metrics)
     write_json(out / "config.json", {"command": "classify eval", **asdict(args), "out": str(out)})
-    print(json.dumps({k: metrics[k] for k in ("accuracy", "macro_f1", "n")}))
+    print(
+        f"accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {metrics['n']} series of "
+        f"{data.source}; details in {out / 'metrics.json'}"
+    )
     return metrics
 
 

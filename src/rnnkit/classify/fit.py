@@ -6,10 +6,9 @@ Shapes: B batch, T time steps, F channels, C classes.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from torch import Tensor, nn
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
 from rnnkit.classify.model import CELLS, POOLINGS, ClassifierEnsemble, SequenceClassifier
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seeded_loader
+from rnnkit.train.driver import cpu_threads
 
 
 @dataclass
@@ -166,18 +166,6 @@ def fit_classifier(
         return _fit(data, settings, train_config, val_fraction, run_dir, run_config)
 
 
-@contextlib.contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(n)``, then restore the previous value (None: no change)."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _fit(
     data: SeriesSet,
     settings: ModelSettings,
@@ -208,40 +196,6 @@ def _fit(
     )
     result = trainer.fit(train_loader, val_loader)
     return model.cpu().eval(), result
-
-
-def fit_ensemble(
-    data: SeriesSet,
-    settings: ModelSettings,
-    train_config: TrainConfig,
-    members: int,
-    *,
-    val_fraction: float = 0.0,
-    run_dir: str | Path | None = None,
-    run_config: dict[str, Any] | None = None,
-    threads: int | None = 1,
-) -> tuple[SequenceClassifier | ClassifierEnsemble, list[FitResult]]:
-    """``members`` classifiers from seeds ``seed``, ``seed + 1``, ... (run logs in RUN_DIR/member<k>); one member
-    is returned as a plain :class:`SequenceClassifier`. The time budget, if any, is shared between the members."""
-    results, models = [], []
-    budget = train_config.time_budget
-    for k in range(members):
-        config = replace(train_config, seed=train_config.seed + k)
-        if budget is not None:
-            config = replace(config, time_budget=budget / members)
-        member_dir = None if run_dir is None else (Path(run_dir) if members == 1 else Path(run_dir) / f"member{k}")
-        model, result = fit_classifier(
-            data,
-            settings,
-            config,
-            val_fraction=val_fraction,
-            run_dir=member_dir,
-            run_config=run_config,
-            threads=threads,
-        )
-        models.append(model)
-        results.append(result)
-    return (models[0] if members == 1 else ClassifierEnsemble(models).eval()), results
 
 
 @torch.no_grad()

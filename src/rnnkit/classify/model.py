@@ -207,8 +207,10 @@ class SequenceClassifier(SavableModel, nn.Module):
         return torch.cat([last, mean, top], dim=-1)
 
     @torch.no_grad()
-    def predict_proba(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        """Class probabilities (B, C), in eval mode."""
+    def predict_proba(self, x: Any, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Class probabilities (B, C), in eval mode. ``x``: a padded (B, T, F) tensor, or any series collection
+        :func:`~rnnkit.classify.inputs.as_series_set` accepts (numpy (N, T) or (N, C, T), lists, pandas)."""
+        x, lengths = _batch(x, lengths)
         was_training = self.training
         self.eval()
         try:
@@ -258,11 +260,24 @@ class ClassifierEnsemble(SavableModel, nn.Module):
         return probs.mean(dim=0).clamp_min(1e-12).log()
 
     @torch.no_grad()
-    def predict_proba(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        """Class probabilities (B, C), in eval mode."""
+    def predict_proba(self, x: Any, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """Class probabilities (B, C), in eval mode (``x`` as for :meth:`SequenceClassifier.predict_proba`)."""
+        x, lengths = _batch(x, lengths)
         was_training = self.training
         self.eval()
         try:
             return self(x, lengths).exp()
         finally:
             self.train(was_training)
+
+
+def _batch(x: Any, lengths: Tensor | Sequence[int] | None) -> tuple[Tensor, Tensor | Sequence[int] | None]:
+    """A tensor passes as it is; other series collections are checked and padded (their own lengths)."""
+    if isinstance(x, Tensor):
+        return x, lengths
+    if lengths is not None:
+        raise ValueError("lengths goes with a padded tensor x; a list or array of series carries its own lengths")
+    from rnnkit.classify.data import pad
+    from rnnkit.classify.inputs import as_series_set
+
+    return pad(as_series_set(x, name="x").series)

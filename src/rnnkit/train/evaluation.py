@@ -14,6 +14,16 @@ from rnnkit.train.distributed import all_reduce
 from rnnkit.train.tensors import to_device
 
 
+def accumulate(sums: dict[str, float], loss: float, out: StepOutput) -> None:
+    """Add a batch's loss and metrics, weighted by its item count, to the running ``sums`` (and the count "n")."""
+    n = float(out.n)
+    sums["train_loss"] = sums.get("train_loss", 0.0) + loss * n
+    sums["n"] = sums.get("n", 0.0) + n
+    for key, value in out.metrics.items():
+        name = key if key.startswith("train_") else f"train_{key}"
+        sums[name] = sums.get(name, 0.0) + float(value) * n
+
+
 def check_output(out: Any) -> torch.Tensor:
     """The scalar loss of a step's output, or a TypeError/ValueError saying what was expected."""
     if not isinstance(out, StepOutput):

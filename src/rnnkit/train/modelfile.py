@@ -14,6 +14,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,6 +95,14 @@ class SavableModel:
         return save_model(self, directory)  # type: ignore[arg-type]
 
 
+def _version() -> str:
+    """The installed rnnkit's version (read here, not from the package root: the engine imports nothing above it)."""
+    try:
+        return version("rnnkit")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "0.0.0+unknown"
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
@@ -116,8 +125,6 @@ def save_model(model: nn.Module, directory: str | Path) -> Path:
     >>> sorted(p.name for p in d.iterdir())
     ['config.json', 'model.safetensors']
     """
-    import rnnkit
-
     model = _unwrap(model)
     kind = getattr(type(model), "model_kind", None)
     if kind is None or kind not in _REGISTRY or _identity(_REGISTRY[kind]) != _identity(type(model)):
@@ -140,7 +147,7 @@ def save_model(model: nn.Module, directory: str | Path) -> Path:
     header = {
         "format": FORMAT,
         "version": VERSION,
-        "rnnkit_version": rnnkit.__version__,
+        "rnnkit_version": _version(),
         "kind": kind,
         "config": json.loads(config_text),
         "sha256": hashlib.sha256(blob).hexdigest(),

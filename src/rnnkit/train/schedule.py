@@ -8,8 +8,10 @@ The schedule sets ``group["lr"] = base_lr * factor`` before every optimizer step
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch.optim import Optimizer
 
 
@@ -105,3 +107,15 @@ class LRSchedule:
         self.plateau_factor = state["plateau_factor"]
         self.plateau_best = state["plateau_best"]
         self.plateau_bad = state["plateau_bad"]
+
+
+def param_groups(params: Sequence[torch.Tensor]) -> list[dict[str, Any]]:
+    """AdamW groups: weight decay on matrices only, not on biases or norm gains (vectors).
+
+    >>> [len(g["params"]) for g in param_groups(list(torch.nn.Linear(2, 3).parameters()))]
+    [1, 1]
+    """
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups: list[dict[str, Any]] = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]

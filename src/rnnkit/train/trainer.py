@@ -34,8 +34,8 @@ import torch.distributed as dist
 from torch import nn
 
 from rnnkit.train.callbacks import Callback
-from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint, warn_config_changes
-from rnnkit.train.config import FitResult, NonFiniteLossError, StepOutput, TrainConfig
+from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
+from rnnkit.train.config import FitResult, StepOutput, TrainConfig
 from rnnkit.train.distributed import (
     all_reduce,
     barrier,
@@ -46,10 +46,13 @@ from rnnkit.train.distributed import (
     set_epoch,
     world_size,
 )
-from rnnkit.train.evaluation import BestTracker, check_output, numbers, reduce_means, step_sums
+from rnnkit.train.ema import WeightAverage
+from rnnkit.train.evaluation import BestTracker, accumulate, check_output, numbers, reduce_means, step_sums
+from rnnkit.train.guards import check_synced, raise_nonfinite
 from rnnkit.train.interrupt import stop_requested
+from rnnkit.train.resume import checkpoint_state, rank_state, restore
 from rnnkit.train.runlog import RunLog
-from rnnkit.train.schedule import LRSchedule
+from rnnkit.train.schedule import LRSchedule, param_groups
 from rnnkit.train.seeding import rng_state, seed_everything, set_rng_state
 from rnnkit.train.tensors import detach, to_device
 
@@ -57,7 +60,6 @@ log = logging.getLogger(__name__)
 
 StepFn = Callable[[nn.Module, Any, Any], StepOutput]
 EvaluateFn = Callable[[nn.Module, Iterable], dict[str, float]]
-CHECKPOINT_FORMAT = "rnnkit-checkpoint"
 
 
 class Trainer:
@@ -112,7 +114,7 @@ class Trainer:
         # (DDP copies rank 0's weights to every rank here). Evaluation and checkpoints use self.model itself.
         self._train_module = data_parallel(self.model, step, self.device)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self._param_groups(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(param_groups(self._params), lr=config.lr, weight_decay=config.weight_decay)
         self.step_fn = step
         self.evaluate_fn = evaluate
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -126,13 +128,6 @@ class Trainer:
         self._reset_state()
 
     # ----------------------------------------------------------------------------------------------- setup
-    def _param_groups(self) -> list[dict[str, Any]]:
-        params = self._params
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        groups: list[dict[str, Any]] = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return [g for g in groups if g["params"]]
-
     def _amp_supported(self) -> bool:
         if not self.config.amp:
             return False
@@ -162,9 +157,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._synced = True  # whether the last backward all-reduced (under DDP; always True in one process)
         self._time_fraction: float | None = None  # of --time_budget spent, as of the last stop check
-        # --ema: zero-started running sums of the trainable weights; divided by 1 - decay**step they are the
-        # (bias-corrected) exponential average.
-        self._ema = [torch.zeros_like(p) for p in self._params] if self.config.ema else None
+        self._ema = WeightAverage(self._params, self.config.ema) if self.config.ema else None  # --ema
 
     @property
     def checkpoint_path(self) -> Path | None:
@@ -190,7 +183,29 @@ class Trainer:
         stops at the next step boundary with ``stopped_reason == "interrupted"``, after writing last.ckpt.
         """
         cfg = self.config
-        resume = cfg.resume if resume is None else resume
+        self._begin(train_loader, val_loader, cfg.resume if resume is None else resume)
+        bar = self._progress_bar()
+        try:
+            reason = self._stop_reason()
+            while reason is None:
+                if self.epoch >= cfg.epochs:
+                    reason = "epochs"
+                    break
+                reason = self._run_epoch(train_loader, bar)
+            bar.close()
+            self._finish(reason)
+        finally:
+            bar.close()
+            self.runlog.close()
+        result = self._result(reason)
+        log.debug("training stopped (%s) after %d steps, %.1f s", reason, self.step, result.seconds)
+        for cb in self.callbacks:
+            cb.on_fit_end(self, result)
+        return result
+
+    def _begin(self, train_loader: Iterable, val_loader: Iterable | None, resume: bool) -> None:
+        """Fresh state, or the checkpoint's with ``resume``; seeds a fresh run; the run directory's config/log."""
+        cfg = self.config
         self._t0 = time.perf_counter()  # reset again just before the first step
         self._reset_state()
         self._val_loader = val_loader
@@ -199,11 +214,10 @@ class Trainer:
         self.schedule.patience = max(1, cfg.early_stopping // 4) if cfg.early_stopping else 5
         restored = False
         if resume:
-            if self.run_dir is None:
+            if self.checkpoint_path is None:
                 raise ValueError("fit(resume=True) needs the Trainer's run_dir (where last.ckpt is)")
-            assert self.checkpoint_path is not None
             if self.checkpoint_path.is_file():
-                self._restore(load_checkpoint(self.checkpoint_path, map_location="cpu"))
+                restore(self, load_checkpoint(self.checkpoint_path, map_location="cpu"))
                 restored = True
             else:
                 log.warning("resume: no checkpoint at %s yet; starting from scratch", self.checkpoint_path)
@@ -214,42 +228,39 @@ class Trainer:
         self.model.train()
         for cb in self.callbacks:
             cb.on_fit_start(self)
+        self._last_plot = self._t0 = time.perf_counter()
+
+    def _progress_bar(self) -> Any:
+        """A live bar on rank 0 when --progress asks for it (by default: only when stderr is a terminal)."""
         from tqdm.auto import tqdm
 
-        bar = tqdm(
+        return tqdm(
             total=self.schedule.total_steps,
             initial=self.step,
             desc="train",
             unit="step",
-            disable=not (self.is_main and cfg.show_progress()),
+            disable=not (self.is_main and self.config.show_progress()),
             dynamic_ncols=True,
         )
-        self._last_plot = self._t0 = time.perf_counter()
-        try:
-            reason = self._stop_reason()
-            while reason is None:
-                if self.epoch >= cfg.epochs:
-                    reason = "epochs"
-                    break
-                reason = self._run_epoch(train_loader, bar)
-            bar.close()
-            if reason != "interrupted" and self.step > 0 and self.last_val_step != self.step:
-                self._log_event()  # the final state gets a validation (or a train-only event)
-            if self.run_dir is not None and (self.last_checkpoint is None or self._checkpoint_step != self.step):
-                self._checkpoint()
-            if self.tracker.weights is not None:
-                self.model.load_state_dict(self.tracker.weights)
-            elif self._ema is not None and self.step > 0:  # no validation: the final average
-                with self.averaged_weights():
-                    final = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                self.model.load_state_dict(final)
-            self.runlog.plot(self.history)
-        finally:
-            bar.close()
-            self.runlog.close()
+
+    def _finish(self, reason: str) -> None:
+        """The final event and checkpoint; the model gets the best weights (or the final --ema average)."""
+        if reason != "interrupted" and self.step > 0 and self.last_val_step != self.step:
+            self._log_event()  # the final state gets a validation (or a train-only event)
+        if self.run_dir is not None and (self.last_checkpoint is None or self._checkpoint_step != self.step):
+            self._checkpoint()
+        if self.tracker.weights is not None:
+            self.model.load_state_dict(self.tracker.weights)
+        elif self._ema is not None and self.step > 0:  # no validation: the final average
+            with self.averaged_weights():
+                final = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.model.load_state_dict(final)
+        self.runlog.plot(self.history)
+
+    def _result(self, reason: str) -> FitResult:
         last = self.history[-1] if self.history else {}
         best = self.tracker.event
-        result = FitResult(
+        return FitResult(
             best_metrics=dict(best if best is not None else last),
             best_step=self.tracker.step if best is not None else self.step,
             history=list(self.history),
@@ -257,10 +268,6 @@ class Trainer:
             seconds=self._seconds(),
             steps=self.step,
         )
-        log.debug("training stopped (%s) after %d steps, %.1f s", reason, self.step, result.seconds)
-        for cb in self.callbacks:
-            cb.on_fit_end(self, result)
-        return result
 
     def _total_steps(self) -> int | None:
         cfg = self.config
@@ -382,16 +389,8 @@ class Trainer:
         # Detach after every backward: the next batch's graph must stop here (the previous one is freed).
         self.carry = detach(out.carry)
         value = float(loss.detach())
-        self._accumulate(value, out)
+        accumulate(self._sums, value, out)
         return out, (None if math.isfinite(value) else f"non-finite loss ({value})")
-
-    def _accumulate(self, loss: float, out: StepOutput) -> None:
-        n = float(out.n)
-        self._sums["train_loss"] = self._sums.get("train_loss", 0.0) + loss * n
-        self._sums["n"] = self._sums.get("n", 0.0) + n
-        for key, value in out.metrics.items():
-            name = key if key.startswith("train_") else f"train_{key}"
-            self._sums[name] = self._sums.get(name, 0.0) + float(value) * n
 
     def _optimizer_step(self, window: int, nonfinite: str | None) -> float:
         cfg = self.config
@@ -399,9 +398,9 @@ class Trainer:
         if self.distributed:
             flag = all_reduce(flag.to(self.device), "max").cpu()
         if flag[0]:
-            self._raise_nonfinite(nonfinite or "non-finite loss on another rank")
+            raise_nonfinite(self, nonfinite or "non-finite loss on another rank")
         if self.distributed:
-            self._check_synced()
+            check_synced(self)
         if window < cfg.grad_accum:  # partial window: the loss was divided by grad_accum, not by window
             for p in self._params:
                 if p.grad is not None:
@@ -410,66 +409,19 @@ class Trainer:
         if cfg.clip_norm is not None:
             norm = float(torch.nn.utils.clip_grad_norm_(self._params, cfg.clip_norm))
             if not math.isfinite(norm):
-                self._raise_nonfinite(f"non-finite gradient norm ({norm})")
+                raise_nonfinite(self, f"non-finite gradient norm ({norm})")
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        if self._ema is not None and cfg.ema is not None:
-            with torch.no_grad():
-                torch._foreach_lerp_(self._ema, [p.detach() for p in self._params], 1.0 - cfg.ema)
+        if self._ema is not None:
+            self._ema.update()
         return self._sums.get("train_loss", 0.0) / max(self._sums.get("n", 1.0), 1e-12)
 
-    def _check_synced(self) -> None:
-        """Under DDP: the window's last backward all-reduced, and reached every trainable parameter."""
-        if not self._synced:
-            raise ValueError(
-                f"the train loader yielded {self.batch_in_epoch} batches in epoch {self.epoch} but its len() is "
-                f"{self._batches_per_epoch}; with --grad_accum {self.config.grad_accum} under torchrun the trainer "
-                "needs len() to be exact to know which micro-batch all-reduces the gradients"
-            )
-        unused = [name for name, p in self.model.named_parameters() if p.requires_grad and p.grad is None]
-        if unused:  # DDP (find_unused_parameters=False) left these buckets unreduced: the step would be unsynced
-            raise ValueError(
-                f"under torchrun every trainable parameter must get a gradient in each step; {len(unused)} got none "
-                f"at optimizer step {self.step + 1}: {', '.join(unused[:10])}. Use them in the step's loss or "
-                "freeze them (requires_grad_(False))"
-            )
-        if isinstance(self._train_module, nn.parallel.DistributedDataParallel):
-            # Any other bucket DDP could not finish (say, a parameter the step used only in an earlier micro-batch):
-            # raise DDP's own error now rather than step with some gradients unsynchronised.
-            self._train_module._check_reducer_finalized()
-
-    def _raise_nonfinite(self, what: str) -> None:
-        where = f"optimizer step {self.step + 1} (epoch {self.epoch}, batch {self.batch_in_epoch})"
-        if self.last_checkpoint is not None:
-            kept = f"the last good checkpoint is {self.last_checkpoint} (step {self._checkpoint_step})"
-        elif self.run_dir is not None:
-            kept = "no checkpoint was written yet"
-        else:
-            kept = "no checkpoints are written without run_dir"
-        self.runlog.close()
-        raise NonFiniteLossError(f"{what} at {where}; training stopped, {kept}. Lower --lr or check the data.")
-
     # ------------------------------------------------------------------------------------------ validation
-    @contextlib.contextmanager
-    def averaged_weights(self) -> Iterator[None]:
+    def averaged_weights(self) -> contextlib.AbstractContextManager:
         """Within the block the model holds the --ema average of its weights (the raw ones without --ema or before
         the first step); the raw weights come back after it."""
-        if self._ema is None or self.step == 0:
-            yield
-            return
-        assert self.config.ema is not None
-        correction = 1.0 - self.config.ema**self.step
-        with torch.no_grad():
-            raw = [p.detach().clone() for p in self._params]
-            for p, e in zip(self._params, self._ema):
-                p.copy_(e / correction)
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for p, r in zip(self._params, raw):
-                    p.copy_(r)
+        return self._ema.applied(self.step) if self._ema is not None else contextlib.nullcontext()
 
     def _log_event(self) -> None:
         """One history/metrics.jsonl event: train means since the last event, plus a validation if possible."""
@@ -526,74 +478,18 @@ class Trainer:
         """Write run_dir/last.ckpt (rank 0), with every rank's RNG state and carry; barrier so all agree."""
         if self.run_dir is None:
             return
-        per_rank = {
-            "rng": rng_state(),
-            "epoch_rng": self._epoch_rng,
-            "carry": to_device(self.carry, torch.device("cpu")),
-            "train_sums": dict(self._sums),  # this rank's sums since the last event
-        }
-        ranks = [per_rank]
+        ranks = [rank_state(self)]
         if self.distributed:
             gathered: list[Any] = [None] * self.world_size
-            dist.all_gather_object(gathered, per_rank)
+            dist.all_gather_object(gathered, ranks[0])
             ranks = gathered
         path = self.run_dir / "last.ckpt"
         if self.is_main:
-            state = {
-                "format": CHECKPOINT_FORMAT,
-                "version": 1,
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(),
-                "ema": self._ema,
-                "ranks": ranks,
-                "world_size": self.world_size,
-                "step": self.step,
-                "epoch": self.epoch,
-                "batch_in_epoch": self.batch_in_epoch,
-                "history": self.history,
-                "best": self.tracker.state_dict(),
-                "last_val_step": self.last_val_step,
-                "config": dataclasses.asdict(self.config),
-                "seconds": self._seconds(),
-            }
-            save_checkpoint(state, path)
+            save_checkpoint(checkpoint_state(self, ranks), path)
         barrier()
         self.last_checkpoint, self._checkpoint_step = path, self.step
         for cb in self.callbacks:
             cb.on_checkpoint(self, path if self.is_main else None)
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        path = self.checkpoint_path
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: expected format {CHECKPOINT_FORMAT!r}, found {state.get('format')!r}")
-        warn_config_changes(state.get("config", {}), dataclasses.asdict(self.config), path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        for key in ("step", "epoch", "batch_in_epoch", "history", "last_val_step"):
-            setattr(self, key, state[key])
-        self.tracker.load_state_dict(state["best"])
-        if self._ema is not None:
-            if state.get("ema") is None:
-                raise ValueError(f"{path} was written without --ema; resume without it, or start a new run")
-            self._ema = [e.to(p.device) for e, p in zip(state["ema"], self._params)]
-        self._seconds0 = float(state["seconds"])
-        ranks = state["ranks"]
-        mine = ranks[self.rank] if len(ranks) == self.world_size else ranks[0]
-        if len(ranks) != self.world_size:
-            log.warning(
-                "resume: the checkpoint was written by %d processes, this run has %d; the data order and RNG "
-                "streams will differ from an uninterrupted run",
-                len(ranks),
-                self.world_size,
-            )
-        set_rng_state(mine["rng"])
-        self._epoch_rng = mine["epoch_rng"]
-        self.carry = to_device(mine["carry"], self.device)
-        self._sums = dict(mine["train_sums"])
-        self.last_checkpoint, self._checkpoint_step = path, self.step
-        log.info("resumed from %s at step %d (epoch %d, batch %d)", path, self.step, self.epoch, self.batch_in_epoch)
 
 
 def _length(loader: Iterable) -> int | None:
