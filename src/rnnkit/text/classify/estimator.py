@@ -16,7 +16,7 @@ from rnnkit.text.classify.fit import ClassifySettings, check_labels, fit_classif
 from rnnkit.text.classify.metrics import classification_metrics
 from rnnkit.text.classify.model import TextClassifier
 from rnnkit.text.loading import load_kind, string_list
-from rnnkit.train.driver import Fitted, Run
+from rnnkit.text.running import check_out, train
 
 TRAIN_HINT = "rnnkit text classify-train --train FILE --test FILE --out DIR"
 
@@ -77,11 +77,7 @@ class TextCategorizer:
         overwrite, Ctrl-C that saves the best model, ``resume=True``); ``record`` is the config that config.json
         records (default: these settings).
         """
-        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
-        from rnnkit.train.seeding import seed_everything
-
-        if out is not None:
-            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
+        check_out(out, resume)
         texts = string_list(texts, "the texts")
         labels = list(labels) if not isinstance(labels, str) else [labels]
         classes = check_labels(texts, labels)
@@ -89,32 +85,19 @@ class TextCategorizer:
         s = self.settings
 
         def evaluate(model: Any) -> dict[str, Any]:
-            if test is None:
-                return {}
-            self.model = model
-            return {**self.evaluate(*test), "test_texts": len(test[0])}
+            return {} if test is None else {**scores(model, *test), "test_texts": len(test[0])}
 
-        if out is None:
-            with cpu_threads(s.threads):
-                seed_everything(s.seed)
-                fitted = fit_classifier(s, texts, labels, classes)
-            self.model = fitted.model  # type: ignore[assignment]
-            self.metrics = {**summarize(fitted.results), **fitted.metrics, **evaluate(fitted.model)}
-            return self
-        config = dataclasses.replace(record if record is not None else s, out=str(out), resume=resume)
-        models: list[TextClassifier] = []
-
-        def fit(run: Run) -> Fitted:
-            fitted = fit_classifier(s, texts, labels, classes, run.run_dir(), run.resolved)
-            models.append(fitted.model)  # type: ignore[arg-type]
-            return fitted
-
-        try:
-            self.metrics = run_training(
-                config, fit, command="text classify-train", evaluate=evaluate, headline=headline
-            )
-        finally:
-            self.model = models[0] if models else None
+        model, self.metrics = train(
+            s,
+            lambda run_dir, run_config: fit_classifier(s, texts, labels, classes, run_dir, run_config),
+            command="text classify-train",
+            out=out,
+            resume=resume,
+            record=record,
+            evaluate=evaluate,
+            headline=headline,
+        )
+        self.model = model  # type: ignore[assignment]
         return self
 
     @property
@@ -138,19 +121,7 @@ class TextCategorizer:
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
         """Accuracy, macro-F1 and the confusion matrix (rows: true, columns: predicted) on labelled texts."""
-        texts = string_list(texts, "the texts")
-        labels = list(labels)
-        if len(texts) != len(labels):
-            raise ValueError(f"{len(texts)} texts but {len(labels)} labels; give one label per text")
-        classes = self.classes
-        unknown = sorted({str(y) for y in labels if y not in classes})
-        if unknown:
-            raise ValueError(f"labels {unknown} do not occur in the training data (its labels: {classes})")
-        predicted = self.predict(texts)
-        metrics = classification_metrics(
-            [classes.index(y) for y in labels], [classes.index(p) for p in predicted], len(classes)
-        )
-        return {**metrics, "labels": classes}
+        return scores(self.fitted, texts, labels)
 
     def save(self, directory: str | Path) -> Path:
         """Write the model (config.json + model.safetensors, tokeniser and labels included)."""
@@ -164,3 +135,20 @@ class TextCategorizer:
         est = cls()
         est.model = load_kind(path, TextClassifier, "a text classifier", TRAIN_HINT)
         return est
+
+
+def scores(model: TextClassifier, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
+    """Accuracy, macro-F1 and the confusion matrix of ``model`` on labelled texts, and its labels."""
+    texts = string_list(texts, "the texts")
+    labels = list(labels)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels; give one label per text")
+    classes = list(model.labels)
+    unknown = sorted({str(y) for y in labels if y not in classes})
+    if unknown:
+        raise ValueError(f"labels {unknown} do not occur in the training data (its labels: {classes})")
+    predicted = model.predict(texts)
+    metrics = classification_metrics(
+        [classes.index(y) for y in labels], [classes.index(p) for p in predicted], len(classes)
+    )
+    return {**metrics, "labels": classes}

@@ -19,7 +19,7 @@ from rnnkit.text.lm.fit import LMSettings, fit_lm, headline, prepare
 from rnnkit.text.lm.generation import Generation, Sampling, beam_search, encode_prompt, generate, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.loading import load_kind, string_list, text_or_file
-from rnnkit.train.driver import Fitted, Run
+from rnnkit.text.running import check_out, train
 
 TRAIN_HINT = "rnnkit text train --data FILE --out DIR"
 
@@ -73,32 +73,19 @@ class TextGenerator:
         ``resume=True`` to continue an interrupted run. ``record``: the config that config.json records (the
         command line passes its own, which adds --data); by default these settings.
         """
-        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
-        from rnnkit.train.seeding import seed_everything
-
-        if out is not None:
-            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
+        check_out(out, resume)
         content, source = text_or_file(text)
         data = prepare(self.settings, content, source)  # before the driver: a bad text fails fast
-        if out is None:
-            with cpu_threads(self.settings.threads):
-                seed_everything(self.settings.seed)
-                fitted = fit_lm(self.settings, data)
-            self.model = fitted.model  # type: ignore[assignment]
-            self.metrics = {**summarize(fitted.results), **fitted.metrics}
-            return self
-        config = dataclasses.replace(record if record is not None else self.settings, out=str(out), resume=resume)
-        models: list[LanguageModel] = []
-
-        def fit(run: Run) -> Fitted:
-            fitted = fit_lm(self.settings, data, run.run_dir(), run.resolved)
-            models.append(fitted.model)  # type: ignore[arg-type]
-            return fitted
-
-        try:
-            self.metrics = run_training(config, fit, command="text train", headline=headline)
-        finally:
-            self.model = models[0] if models else None
+        model, self.metrics = train(
+            self.settings,
+            lambda run_dir, run_config: fit_lm(self.settings, data, run_dir, run_config),
+            command="text train",
+            out=out,
+            resume=resume,
+            record=record,
+            headline=headline,
+        )
+        self.model = model  # type: ignore[assignment]
         return self
 
     # ---- using the model -----------------------------------------------------------------------------------

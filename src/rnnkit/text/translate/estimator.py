@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.text.loading import load_kind, string_list
+from rnnkit.text.running import check_out, train
 from rnnkit.text.translate.data import Pairs, grouped_references, read_pairs
 from rnnkit.text.translate.fit import (
     TranslateSettings,
@@ -25,7 +26,6 @@ from rnnkit.text.translate.fit import (
 )
 from rnnkit.text.translate.model import Decoding, Seq2Seq
 from rnnkit.text.translate.score import score
-from rnnkit.train.driver import Fitted, Run
 
 TRAIN_HINT = "rnnkit translate train --pairs FILE --out DIR"
 
@@ -108,12 +108,8 @@ class Translator:
         --out`` does (run folder, no silent overwrite, Ctrl-C that saves the best model, ``resume=True``);
         ``record`` is the config that config.json records (default: these settings).
         """
-        from rnnkit.train.driver import cpu_threads, prepare_run_dir, run_training, summarize
-        from rnnkit.train.seeding import seed_everything
-
         s = self.settings
-        if out is not None:
-            prepare_run_dir(out, resume)  # first: a run folder it must not overwrite is refused before any work
+        check_out(out, resume)
         data, source = as_pairs(pairs, reverse)
         split = split_pairs(data, s, source)  # before the driver: too small a file fails before any training
         meta = {
@@ -124,29 +120,17 @@ class Translator:
             "split_seed": s.split_seed,
             "split": "by_source",
         }
-
-        def evaluate(model: Any) -> dict[str, Any]:
-            return held_out_scores(model, data, split.test, s.decoding)[0]
-
-        if out is None:
-            with cpu_threads(s.threads):
-                seed_everything(s.seed)
-                fitted = fit_translate(s, data, split, meta)
-            self.model = fitted.model  # type: ignore[assignment]
-            self.metrics = {**summarize(fitted.results), **fitted.metrics, **evaluate(fitted.model)}
-            return self
-        config = dataclasses.replace(record if record is not None else s, out=str(out), resume=resume)
-        models: list[Seq2Seq] = []
-
-        def fit(run: Run) -> Fitted:
-            fitted = fit_translate(s, data, split, meta, run.run_dir(), run.resolved)
-            models.append(fitted.model)  # type: ignore[arg-type]
-            return fitted
-
-        try:
-            self.metrics = run_training(config, fit, command="translate train", evaluate=evaluate, headline=headline)
-        finally:
-            self.model = models[0] if models else None
+        model, self.metrics = train(
+            s,
+            lambda run_dir, run_config: fit_translate(s, data, split, meta, run_dir, run_config),
+            command="translate train",
+            out=out,
+            resume=resume,
+            record=record,
+            evaluate=lambda model: held_out_scores(model, data, split.test, s.decoding)[0],  # type: ignore[arg-type]
+            headline=headline,
+        )
+        self.model = model  # type: ignore[assignment]
         return self
 
     @property
