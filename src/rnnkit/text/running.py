@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from torch import nn
 
@@ -17,6 +17,7 @@ from rnnkit.train import TrainConfig
 from rnnkit.train.driver import Fitted, Run, cpu_threads, prepare_run_dir, run_training, summarize
 from rnnkit.train.seeding import seed_everything
 
+M = TypeVar("M", bound=nn.Module)
 FitFn = Callable[[Path | None, Any], Fitted]  # (trainer's run_dir or None, run_config or None) -> Fitted
 
 
@@ -62,3 +63,55 @@ def train(
 
     metrics = run_training(config, run_fit, command=command, evaluate=evaluate, headline=headline)
     return models[0], metrics
+
+
+class Estimator(Generic[M]):
+    """What the three text estimators share: settings checked at construction, ``.model``, ``.metrics``,
+    ``save``/``load``. A subclass names its settings dataclass, its model class and how to train one."""
+
+    settings_class: ClassVar[type[TrainConfig]]
+    model_class: ClassVar[type[nn.Module]]
+    what: ClassVar[str]  # "a language model", for the error when a folder holds another kind
+    fit_hint: ClassVar[str]  # ".fit(text)", for the error when it is used untrained
+    train_hint: ClassVar[str]  # the command line that trains one, for the error when a folder holds none
+
+    def __init__(self, **settings: Any) -> None:
+        known = {f.name for f in dataclasses.fields(self.settings_class)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown setting(s) {', '.join(unknown)}; "
+                f"expected fields of {self.settings_class.__name__}"
+            )
+        self.settings: Any = self.settings_class(**settings)
+        self.model: M | None = None
+        self.metrics: dict[str, Any] = {}
+        """After ``fit``: what the run's metrics.json holds (steps, stop reason, best validation, the figures)."""
+
+    @classmethod
+    def from_settings(cls, settings: TrainConfig) -> Self:
+        """From a settings dataclass (or the command line's config, which extends it)."""
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls.settings_class)})
+
+    @property
+    def fitted(self) -> M:
+        """The trained model; a ValueError if there is none yet."""
+        if self.model is None:
+            name = type(self).__name__
+            raise ValueError(f"this {name} is not trained yet; call {self.fit_hint} or {name}.load(dir)")
+        return self.model
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model: config.json (tokenisers and labels included) + model.safetensors."""
+        from rnnkit.train import save_model
+
+        return save_model(self.fitted, directory)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """A model written by :meth:`save` or by the training command (its ``--out`` DIR or DIR/model)."""
+        from rnnkit.text.loading import load_kind
+
+        est = cls()
+        est.model = load_kind(path, cls.model_class, cls.what, cls.train_hint)  # type: ignore[assignment]
+        return est

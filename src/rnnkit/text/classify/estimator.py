@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,11 @@ import numpy as np
 from rnnkit.text.classify.fit import ClassifySettings, check_labels, fit_classifier, headline, split
 from rnnkit.text.classify.metrics import classification_metrics
 from rnnkit.text.classify.model import TextClassifier
-from rnnkit.text.loading import load_kind, string_list
-from rnnkit.text.running import check_out, train
-
-TRAIN_HINT = "rnnkit text classify-train --train FILE --test FILE --out DIR"
+from rnnkit.text.loading import string_list
+from rnnkit.text.running import Estimator, check_out, train
 
 
-class TextCategorizer:
+class TextCategorizer(Estimator[TextClassifier]):
     """A bidirectional recurrent text classifier you fit on (text, label) pairs, then predict, score or save.
 
     Named ``TextCategorizer`` (spaCy's name for the same job) because :class:`rnnkit.models.TextClassifier` is the
@@ -43,21 +40,11 @@ class TextCategorizer:
     (1, 2)
     """
 
-    def __init__(self, **settings: Any) -> None:
-        fields = {f.name for f in dataclasses.fields(ClassifySettings)}
-        unknown = sorted(set(settings) - fields)
-        if unknown:
-            raise TypeError(
-                f"TextCategorizer: unknown setting(s) {', '.join(unknown)}; expected fields of ClassifySettings"
-            )
-        self.settings = ClassifySettings(**settings)
-        self.model: TextClassifier | None = None
-        self.metrics: dict[str, Any] = {}
-        """After :meth:`fit`: steps, stop reason, best validation, and the test figures when ``test`` was given."""
-
-    @classmethod
-    def from_settings(cls, settings: ClassifySettings) -> TextCategorizer:
-        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(ClassifySettings)})
+    settings_class = ClassifySettings
+    model_class = TextClassifier
+    what, fit_hint = "a text classifier", ".fit(texts, labels)"
+    train_hint = "rnnkit text classify-train --train FILE --test FILE --out DIR"
+    settings: ClassifySettings
 
     def fit(
         self,
@@ -101,12 +88,6 @@ class TextCategorizer:
         return self
 
     @property
-    def fitted(self) -> TextClassifier:
-        if self.model is None:
-            raise ValueError("this TextCategorizer is not trained yet; call .fit(texts, labels) or .load(dir)")
-        return self.model
-
-    @property
     def classes(self) -> list[Any]:
         """The labels, in the order of :meth:`predict_proba`'s columns."""
         return list(self.fitted.labels)
@@ -122,19 +103,6 @@ class TextCategorizer:
     def evaluate(self, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
         """Accuracy, macro-F1 and the confusion matrix (rows: true, columns: predicted) on labelled texts."""
         return scores(self.fitted, texts, labels)
-
-    def save(self, directory: str | Path) -> Path:
-        """Write the model (config.json + model.safetensors, tokeniser and labels included)."""
-        from rnnkit.train import save_model
-
-        return save_model(self.fitted, directory)
-
-    @classmethod
-    def load(cls, path: str | Path) -> TextCategorizer:
-        """A model saved by :meth:`save` or trained by ``rnnkit text classify-train`` (DIR or DIR/model)."""
-        est = cls()
-        est.model = load_kind(path, TextClassifier, "a text classifier", TRAIN_HINT)
-        return est
 
 
 def scores(model: TextClassifier, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:

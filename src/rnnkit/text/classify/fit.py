@@ -13,6 +13,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.text.checks import fraction, one_of
 from rnnkit.text.classify.model import CELLS, TextClassifier
 from rnnkit.text.splits import split_indices
 from rnnkit.text.tokenize import LEVELS, PAD, UNK, build_tokenizer
@@ -49,12 +50,9 @@ class ClassifySettings(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.level not in LEVELS:
-            raise ValueError(f"expected --level to be one of {', '.join(LEVELS)}, got {self.level!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"expected --cell to be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"expected --val_fraction in (0, 1), got {self.val_fraction}")
+        one_of("level", self.level, LEVELS)
+        one_of("cell", self.cell, CELLS)
+        fraction("val_fraction", self.val_fraction)
         if self.max_tokens < 1:
             raise ValueError(f"expected --max_tokens >= 1, got {self.max_tokens}")
 

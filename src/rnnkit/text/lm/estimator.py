@@ -7,7 +7,6 @@ the same model and the same text from Python and from the command line.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,11 @@ from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.fit import LMSettings, fit_lm, headline, prepare
 from rnnkit.text.lm.generation import Generation, Sampling, beam_search, encode_prompt, generate, stream
 from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
-from rnnkit.text.loading import load_kind, string_list, text_or_file
-from rnnkit.text.running import check_out, train
-
-TRAIN_HINT = "rnnkit text train --data FILE --out DIR"
+from rnnkit.text.loading import string_list, text_or_file
+from rnnkit.text.running import Estimator, check_out, train
 
 
-class TextGenerator:
+class TextGenerator(Estimator[LanguageModel]):
     """A recurrent language model you fit on a text and then sample, score or save (estimator style).
 
     Named ``TextGenerator`` rather than ``LanguageModel`` because :class:`rnnkit.models.LanguageModel` is the
@@ -45,20 +42,10 @@ class TextGenerator:
     True
     """
 
-    def __init__(self, **settings: Any) -> None:
-        fields = {f.name for f in dataclasses.fields(LMSettings)}
-        unknown = sorted(set(settings) - fields)
-        if unknown:
-            raise TypeError(f"TextGenerator: unknown setting(s) {', '.join(unknown)}; expected fields of LMSettings")
-        self.settings = LMSettings(**settings)
-        self.model: LanguageModel | None = None
-        self.metrics: dict[str, Any] = {}
-        """After :meth:`fit`: the best validation loss, perplexity and bits/char, steps, stop reason (metrics.json)."""
-
-    @classmethod
-    def from_settings(cls, settings: LMSettings) -> TextGenerator:
-        """From an :class:`LMSettings` (or the command line's config, which extends it)."""
-        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(LMSettings)})
+    settings_class = LMSettings
+    model_class = LanguageModel
+    what, fit_hint, train_hint = "a language model", ".fit(text)", "rnnkit text train --data FILE --out DIR"
+    settings: LMSettings
 
     # ---- training ------------------------------------------------------------------------------------------
     def fit(
@@ -89,12 +76,6 @@ class TextGenerator:
         return self
 
     # ---- using the model -----------------------------------------------------------------------------------
-    @property
-    def fitted(self) -> LanguageModel:
-        if self.model is None:
-            raise ValueError("this TextGenerator is not trained yet; call .fit(text) or TextGenerator.load(dir)")
-        return self.model
-
     def generate(
         self,
         prompt: str | Sequence[str],
@@ -182,17 +163,3 @@ class TextGenerator:
     def perplexity(self, text: str | Path) -> float:
         """exp(mean negative log-likelihood per token) of ``text``."""
         return self.evaluate(text)["perplexity"]
-
-    # ---- files ---------------------------------------------------------------------------------------------
-    def save(self, directory: str | Path) -> Path:
-        """Write the model (config.json + model.safetensors, tokeniser included); :meth:`load` reads it back."""
-        from rnnkit.train import save_model
-
-        return save_model(self.fitted, directory)
-
-    @classmethod
-    def load(cls, path: str | Path) -> TextGenerator:
-        """A model saved by :meth:`save` or trained by ``rnnkit text train`` (its ``--out`` or ``--out``/model)."""
-        est = cls()
-        est.model = load_kind(path, LanguageModel, "a language model", TRAIN_HINT)
-        return est

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from rnnkit.text.checks import fraction, one_of
 from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.tokenize import LEVELS, Tokenizer, build_tokenizer
@@ -58,12 +59,9 @@ class LMSettings(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.level not in LEVELS:
-            raise ValueError(f"expected --level to be one of {', '.join(LEVELS)}, got {self.level!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"expected --cell to be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"expected --val_fraction in (0, 1), got {self.val_fraction}")
+        one_of("level", self.level, LEVELS)
+        one_of("cell", self.cell, CELLS)
+        fraction("val_fraction", self.val_fraction)
         if self.bptt < 1:
             raise ValueError(f"expected --bptt >= 1, got {self.bptt}")
         if self.vocab_size is not None and self.vocab_size < 2:

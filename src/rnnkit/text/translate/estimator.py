@@ -7,14 +7,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rnnkit.text.loading import load_kind, string_list
-from rnnkit.text.running import check_out, train
+from rnnkit.text.loading import string_list
+from rnnkit.text.running import Estimator, check_out, train
 from rnnkit.text.translate.data import Pairs, grouped_references, read_pairs
 from rnnkit.text.translate.fit import (
     TranslateSettings,
@@ -26,8 +25,6 @@ from rnnkit.text.translate.fit import (
 )
 from rnnkit.text.translate.model import Decoding, Seq2Seq
 from rnnkit.text.translate.score import score
-
-TRAIN_HINT = "rnnkit translate train --pairs FILE --out DIR"
 
 
 def as_pairs(pairs: Any, reverse: bool = False) -> tuple[Pairs, str]:
@@ -54,7 +51,7 @@ def as_pairs(pairs: Any, reverse: bool = False) -> tuple[Pairs, str]:
     return Pairs(sources, targets, []), "the pairs"
 
 
-class Translator:
+class Translator(Estimator[Seq2Seq]):
     """A recurrent encoder-decoder with attention you fit on sentence pairs, then translate, score or save.
 
     ``fit`` holds out ``test_fraction`` of the distinct source sentences (never trained on) and scores them with
@@ -76,21 +73,10 @@ class Translator:
     (2, True)
     """
 
-    def __init__(self, **settings: Any) -> None:
-        fields = {f.name for f in dataclasses.fields(TranslateSettings)}
-        unknown = sorted(set(settings) - fields)
-        if unknown:
-            raise TypeError(
-                f"Translator: unknown setting(s) {', '.join(unknown)}; expected fields of TranslateSettings"
-            )
-        self.settings = TranslateSettings(**settings)
-        self.model: Seq2Seq | None = None
-        self.metrics: dict[str, Any] = {}
-        """After :meth:`fit`: BLEU and chrF on the held-out sentences, the best validation loss, steps."""
-
-    @classmethod
-    def from_settings(cls, settings: TranslateSettings) -> Translator:
-        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(TranslateSettings)})
+    settings_class = TranslateSettings
+    model_class = Seq2Seq
+    what, fit_hint, train_hint = "a translation model", ".fit(pairs)", "rnnkit translate train --pairs FILE --out DIR"
+    settings: TranslateSettings
 
     def fit(
         self,
@@ -133,12 +119,6 @@ class Translator:
         self.model = model  # type: ignore[assignment]
         return self
 
-    @property
-    def fitted(self) -> Seq2Seq:
-        if self.model is None:
-            raise ValueError("this Translator is not trained yet; call .fit(pairs) or Translator.load(dir)")
-        return self.model
-
     def translate(
         self,
         sentences: str | Iterable[str],
@@ -160,16 +140,3 @@ class Translator:
         data, _ = as_pairs(pairs)
         sources, refs = grouped_references(data, list(range(len(data.sources))))
         return score(translate_all(self.fitted, sources, Decoding(beam_width)), refs)
-
-    def save(self, directory: str | Path) -> Path:
-        """Write the model (config.json + model.safetensors, both tokenisers included)."""
-        from rnnkit.train import save_model
-
-        return save_model(self.fitted, directory)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Translator:
-        """A model saved by :meth:`save` or trained by ``rnnkit translate train`` (DIR or DIR/model)."""
-        est = cls()
-        est.model = load_kind(path, Seq2Seq, "a translation model", TRAIN_HINT)
-        return est

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnkit.text.checks import fraction, one_of
 from rnnkit.text.splits import split_by_key
 from rnnkit.text.tokenize import BOS, EOS, PAD, UNK, build_tokenizer
 from rnnkit.text.translate.data import PairBatches, Pairs, grouped_references, held_out_split, source_key
@@ -70,13 +71,10 @@ class TranslateSettings(TrainConfig, Decoding):
     def __post_init__(self) -> None:
         TrainConfig.__post_init__(self)
         Decoding.__post_init__(self)
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"expected --attention to be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"expected --cell to be one of {', '.join(CELLS)}, got {self.cell!r}")
-        for name in ("test_fraction", "val_fraction"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"expected --{name} in (0, 1), got {getattr(self, name)}")
+        one_of("attention", self.attention, ATTENTIONS)
+        one_of("cell", self.cell, CELLS)
+        fraction("test_fraction", self.test_fraction)
+        fraction("val_fraction", self.val_fraction)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"expected --label_smoothing in [0, 1), got {self.label_smoothing}")
         if self.max_tokens < 1:
