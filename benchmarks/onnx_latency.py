@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, markdown_table
 from rnnkit.forecast.models import DirectRNN, SegRNN
 from rnnkit.interop import export_onnx
-from rnnkit.text.lm import LanguageModel
+from rnnkit.text.lm.model import LanguageModel
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:

@@ -17,8 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, markdown_table
-from rnnkit.text.generate import generate
-from rnnkit.text.lm import LanguageModel
+from rnnkit.text.lm.generation import generate
+from rnnkit.text.lm.model import LanguageModel
 from rnnkit.text.tokenize import build_tokenizer
 
 

@@ -25,9 +25,10 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 import rnnkit
 from _common import append_results, machine, markdown_table
-from rnnkit.text.cli import TextTrainConfig, load_lm, train
-from rnnkit.text.data import StreamBatches
-from rnnkit.text.generate import generate
+from rnnkit.text.lm.cli import TextTrainConfig, train
+from rnnkit.text.lm.data import StreamBatches
+from rnnkit.text.lm.estimator import TextGenerator
+from rnnkit.text.lm.generation import generate
 from rnnkit.text.tokenize import build_tokenizer, read_text
 
 
@@ -102,14 +103,14 @@ def main() -> None:
     base_final = base[-1][2]
     reach = next(((t, s) for t, s, v in rk if v <= base_best), None)
     reach_final = next((t for t, _, v in rk if v <= base_final), None)
-    model = load_lm(out / "rnnkit")
+    model = TextGenerator.load(out / "rnnkit").fitted
     samples = [generate(model, "ROMEO:\n", 300, temperature=0.8, seed=s) for s in range(3)]
     rows = [
         [
             "rnnkit text train (defaults)",
             f"{metrics['val_loss']:.4f}",
             f"{metrics['val_bpc']:.3f}",
-            metrics["steps"],
+            sum(metrics["steps"]),
             f"{metrics['train_seconds']:.0f}",
         ],
         ["plain PyTorch loop", f"{base_best:.4f}", f"{base_best / math.log(2):.3f}", base[-1][1], f"{base[-1][0]:.0f}"],

@@ -22,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import rnnkit
 from _common import append_results, machine, markdown_table
-from rnnkit.text.seq2seq import Seq2Seq
-from rnnkit.text.translate_cli import TranslateTrainConfig, train
+from rnnkit.text.translate.cli import TranslateTrainConfig, train
+from rnnkit.text.translate.model import Seq2Seq
 from rnnkit.train import load_model
 
 SENTENCES = ["I am cold.", "We are going to the beach tomorrow.", "She doesn't like cats."]

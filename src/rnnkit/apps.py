@@ -28,8 +28,8 @@ class App:
 
 APPS: tuple[App, ...] = (
     App("classify", "rnnkit.classify.cli", "rnnkit.classify.demo", ("rnnkit.classify.model",)),
-    App("text", "rnnkit.text.cli", "rnnkit.text.demo", ("rnnkit.text.lm", "rnnkit.text.classify")),
-    App("translate", "rnnkit.text.translate_cli", None, ("rnnkit.text.seq2seq",)),
+    App("text", "rnnkit.text.cli", "rnnkit.text.demo", ("rnnkit.text.lm.model", "rnnkit.text.classify.model")),
+    App("translate", "rnnkit.text.translate.cli", None, ("rnnkit.text.translate.model",)),
     App("forecast", "rnnkit.forecast.cli", "rnnkit.forecast.demo", ("rnnkit.forecast.models",)),
     App("convert", "rnnkit.interop.convert_cli", None, ("rnnkit.interop.keras_layers",)),
     App("export", "rnnkit.interop.export_cli"),

@@ -7,9 +7,9 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 from rnnkit.classify.model import SequenceClassifier
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
 from rnnkit.interop.keras_layers import KerasSequence
-from rnnkit.text.classify import TextClassifier
-from rnnkit.text.lm import LanguageModel
-from rnnkit.text.seq2seq import Seq2Seq
+from rnnkit.text.classify.model import TextClassifier
+from rnnkit.text.lm.model import LanguageModel
+from rnnkit.text.translate.model import Seq2Seq
 
 __all__ = [
     "AutoregressiveRNN",

@@ -17,7 +17,7 @@ from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier  # noqa
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN  # noqa: E402
 from rnnkit.interop import NotExportable, ResetBeforeGRUCell, export_onnx  # noqa: E402
 from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, RNNCell  # noqa: E402
-from rnnkit.text.lm import LanguageModel  # noqa: E402
+from rnnkit.text.lm.model import LanguageModel  # noqa: E402
 
 
 def session(path):

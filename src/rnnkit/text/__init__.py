@@ -1,23 +1,31 @@
-"""rnnkit.text: tokenisers, recurrent language models with generation, translation and text classification.
+"""rnnkit.text: three text applications side by side, each in its own folder, sharing the tokenisers.
 
-- :mod:`~rnnkit.text.tokenize`: char, word and byte-level BPE tokenisers, saved inside each model's config;
-- :class:`~rnnkit.text.lm.LanguageModel` trained with truncated BPTT, :func:`~rnnkit.text.generate.generate`
-  (sampling, streaming, batches) and :func:`~rnnkit.text.generate.beam_search`;
-- :class:`~rnnkit.text.seq2seq.Seq2Seq` (encoder-decoder with Bahdanau / Luong attention);
-- :class:`~rnnkit.text.classify.TextClassifier`;
-- command lines: ``rnnkit text train|generate|eval|classify-train`` and ``rnnkit translate train|run|eval``.
+- :mod:`rnnkit.text.lm`: language models; the Python API is :class:`TextGenerator`
+  (``.fit(text)`` -> ``.generate(prompt)``, ``.evaluate(text)``, ``.perplexity(text)``), the module
+  :class:`LanguageModel`; ``rnnkit text train|generate|eval``;
+- :mod:`rnnkit.text.translate`: translation; :class:`Translator` (``.fit(pairs)`` -> ``.translate(sentences)``,
+  ``.evaluate(pairs)``) over :class:`Seq2Seq`; ``rnnkit translate train|run|eval``;
+- :mod:`rnnkit.text.classify`: text classification; :class:`TextCategorizer` (``.fit(texts, labels)`` ->
+  ``.predict(texts)``, ``.predict_proba``, ``.evaluate``) over :class:`TextClassifier`;
+  ``rnnkit text classify-train|classify-predict``;
+- :mod:`rnnkit.text.tokenize`: char, word and byte-level BPE tokenisers, saved inside each model's config.
+
+Every estimator has ``.save(dir)`` and ``Estimator.load(dir)`` (``dir`` may be the ``--out`` of the training
+command or its ``model/`` folder), and takes the same settings, with the same defaults, as its command line.
 """
 
-from rnnkit.text.classify import TextClassifier
-from rnnkit.text.generate import beam_search, generate
-from rnnkit.text.lm import LanguageModel
-from rnnkit.text.seq2seq import Seq2Seq
+from rnnkit.text.classify import TextCategorizer, TextClassifier
+from rnnkit.text.lm import LanguageModel, TextGenerator, beam_search, generate
 from rnnkit.text.tokenize import build_tokenizer, read_text, tokenizer_from_config
+from rnnkit.text.translate import Seq2Seq, Translator
 
 __all__ = [
     "LanguageModel",
     "Seq2Seq",
+    "TextCategorizer",
     "TextClassifier",
+    "TextGenerator",
+    "Translator",
     "beam_search",
     "build_tokenizer",
     "generate",

@@ -23,8 +23,8 @@ def corpus(max_chars: int | None = None) -> str:
 
 def section(out: Path, quick: bool) -> Section:
     """Train a char-LM for ~1 minute (a few steps when ``quick``) and show its validation loss and a sample."""
-    from rnnkit.text.cli import TextTrainConfig, load_lm, train
-    from rnnkit.text.generate import generate
+    from rnnkit.text.lm.cli import TextTrainConfig, train
+    from rnnkit.text.lm.estimator import TextGenerator
 
     out = Path(out) / "text"
     out.mkdir(parents=True, exist_ok=True)
@@ -48,9 +48,9 @@ def section(out: Path, quick: bool) -> Section:
         **sizes,  # type: ignore[arg-type]
     )
     metrics = train(config)
-    model = load_lm(out / "run")
+    lm = TextGenerator.load(out / "run")
     prompt = "The if statement"
-    sample = generate(model, prompt, 120 if quick else 400, temperature=0.7, seed=0)
+    sample = lm.generate(prompt, 120 if quick else 400, temperature=0.7, seed=0)
     (out / "sample.txt").write_text(prompt + str(sample) + "\n", encoding="utf-8")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     rows = "".join(
@@ -61,7 +61,10 @@ def section(out: Path, quick: bool) -> Section:
                 f"pydoc_data.topics, {len(data.read_text(encoding='utf-8')):,} characters (last 10% validation)",
             ),
             ("model", f"1-layer LSTM, {sizes['hidden_size']} units, {metrics['parameters']:,} parameters"),
-            ("training", f"{metrics['steps']} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason']})"),
+            (
+                "training",
+                f"{metrics['steps'][0]} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason'][0]})",
+            ),
             ("validation loss", f"{metrics['val_loss']:.3f} nats/char"),
             ("bits per character", f"{metrics['val_bpc']:.3f}"),
         )

@@ -223,5 +223,19 @@ def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
     raise ValueError(f"unknown tokenizer level {level!r} in the model config; expected one of {', '.join(LEVELS)}")
 
 
+def unknown_tokens(tok: Tokenizer, text: str) -> list[str]:
+    """The distinct pieces of ``text`` (characters or words) that ``tok`` would turn into ``<unk>``, in order.
+
+    >>> unknown_tokens(build_tokenizer("word", "the cat sat"), "the dog sat, the dog")
+    [' dog', ',', ' the']
+    """
+    stoi = getattr(tok, "stoi", None)
+    if stoi is None:  # byte-level BPE: nothing is unknown
+        return []
+    if getattr(tok, "lower", False):
+        text = text.lower()
+    return list(dict.fromkeys(t for t in _split(tok.level, text) if t not in stoi))
+
+
 def _split(level: str, text: str) -> list[str]:
     return list(text) if level == "char" else WORD_PATTERN.findall(text)

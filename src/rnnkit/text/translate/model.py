@@ -11,8 +11,8 @@ Attention (``attention=``):
   state and never looks back.
 
 Padded source positions are masked out of every softmax, so padding never changes a translation. Training is
-teacher forced (the decoder reads the reference's previous token). Decoding is greedy (batched) or beam search
-with length normalisation (:func:`rnnkit.text.generate.beam_search_core`).
+teacher forced (the decoder reads the reference's previous token). Decoding is beam search with length
+normalisation (:class:`Decoding`: width 5 by default) or greedy (batched) (:func:`rnnkit.text.beam.beam_search_core`).
 
 Shapes: B batch, S source length, T target length, E embedding size, H hidden size, L layers, V vocabulary,
 K beams. The memory m (B, S, H) is the encoder's output projected from 2H to H.
@@ -28,12 +28,37 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn import GRU, LSTM
-from rnnkit.text.generate import beam_search_core
+from rnnkit.text.beam import beam_search_core
 from rnnkit.text.tokenize import BOS, EOS, PAD, Tokenizer, tokenizer_from_config
 from rnnkit.train import SavableModel, register_model
 
 ATTENTIONS = ("bahdanau", "dot", "general", "none")
 CELLS: dict[str, type[nn.Module]] = {"gru": GRU, "lstm": LSTM}
+
+
+@dataclass
+class Decoding:
+    """How to decode a translation: the one set of defaults of :meth:`Seq2Seq.translate`,
+    :meth:`rnnkit.text.Translator.translate` and ``rnnkit translate run|eval|train`` (their configs inherit it).
+
+    >>> Decoding().beam_width
+    5
+    """
+
+    beam_width: int = 5
+    """Beam width (1 = greedy, batched)."""
+    length_penalty: float = 1.0
+    """Beam scores are log-probability / length ** this (0: no length normalisation)."""
+    max_len: int = 50
+    """Longest translation, in target tokens."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.beam_width, bool) or not isinstance(self.beam_width, int) or self.beam_width < 1:
+            raise ValueError(f"expected --beam_width >= 1 (1 = greedy), got {self.beam_width!r}")
+        if self.max_len < 1:
+            raise ValueError(f"expected --max_len >= 1, got {self.max_len}")
+        if not self.length_penalty >= 0:
+            raise ValueError(f"expected --length_penalty >= 0, got {self.length_penalty}")
 
 
 class Attention(nn.Module):
@@ -240,9 +265,13 @@ class Seq2Seq(SavableModel, nn.Module):
 
     @torch.no_grad()
     def translate(
-        self, texts: list[str], max_len: int = 50, beam_width: int = 1, length_penalty: float = 1.0
+        self,
+        texts: list[str],
+        max_len: int = Decoding.max_len,
+        beam_width: int = Decoding.beam_width,
+        length_penalty: float = Decoding.length_penalty,
     ) -> list[str]:
-        """Translate each text: greedy in one batch (``beam_width=1``) or beam search one text at a time."""
+        """Translate each text: beam search one text at a time, or greedy in one batch (``beam_width=1``)."""
         return [
             self.tgt_tok.decode(ids).strip()
             for ids, _ in self.translate_ids(texts, max_len, beam_width, length_penalty)
@@ -250,7 +279,11 @@ class Seq2Seq(SavableModel, nn.Module):
 
     @torch.no_grad()
     def translate_ids(
-        self, texts: list[str], max_len: int = 50, beam_width: int = 1, length_penalty: float = 1.0
+        self,
+        texts: list[str],
+        max_len: int = Decoding.max_len,
+        beam_width: int = Decoding.beam_width,
+        length_penalty: float = Decoding.length_penalty,
     ) -> list[tuple[list[int], Tensor | None]]:
         """Target ids (without <eos>) and attention weights (T, S) of each translation."""
         self.eval()
@@ -309,44 +342,6 @@ class Seq2Seq(SavableModel, nn.Module):
         return w[0][:, : int(state.mask[0].sum())]
 
 
-def pad_batch(rows: list[list[int]], pad_id: int) -> tuple[Tensor, Tensor]:
-    """Right-pad id lists: (B, max len) ids and (B,) lengths."""
-    lengths = torch.tensor([len(r) for r in rows])
-    out = torch.full((len(rows), int(lengths.max())), pad_id, dtype=torch.long)
-    for b, row in enumerate(rows):
-        out[b, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return out, lengths
-
-
-class PairBatches:
-    """Batches of {src, src_lengths, tgt_in, tgt_out} from tokenised pairs; similar lengths batched together.
-
-    Each epoch shuffles (torch's global RNG, which the Trainer seeds), sorts chunks of 50 batches by source
-    length so little padding is run, and shuffles the batch order.
-    """
-
-    def __init__(self, src: list[list[int]], tgt: list[list[int]], batch_size: int, model: Seq2Seq, shuffle: bool):
-        self.src, self.tgt, self.batch_size, self.shuffle = src, tgt, batch_size, shuffle
-        self.pad, self.bos, self.eos, self.src_pad = model.pad_id, model.bos_id, model.eos_id, model.src_pad_id
-
-    def __len__(self) -> int:
-        return (len(self.src) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        n = len(self.src)
-        order = torch.randperm(n).tolist() if self.shuffle else list(range(n))
-        chunk = self.batch_size * 50
-        order = [i for c in range(0, n, chunk) for i in sorted(order[c : c + chunk], key=lambda i: len(self.src[i]))]
-        batches = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
-        if self.shuffle:
-            batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
-        for idx in batches:
-            src, src_lengths = pad_batch([self.src[i] for i in idx], self.src_pad)
-            tgt_in, _ = pad_batch([[self.bos, *self.tgt[i]] for i in idx], self.pad)
-            tgt_out, _ = pad_batch([[*self.tgt[i], self.eos] for i in idx], self.pad)
-            yield {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out}
-
-
 def seq2seq_loss(model: Seq2Seq, batch: dict[str, Tensor], label_smoothing: float = 0.0) -> tuple[Tensor, int]:
     """Mean cross-entropy over the non-padding target tokens (optionally label-smoothed), and their count."""
     logits, _ = model(batch["src"], batch["src_lengths"], batch["tgt_in"])
@@ -355,22 +350,3 @@ def seq2seq_loss(model: Seq2Seq, batch: dict[str, Tensor], label_smoothing: floa
         logits.flatten(0, 1), target.flatten(), ignore_index=model.pad_id, label_smoothing=label_smoothing
     )
     return loss, int((target != model.pad_id).sum())
-
-
-def plot_attention(src_tokens: list[str], tgt_tokens: list[str], weights: Tensor, path: str) -> str:
-    """Attention heat map (target rows x source columns) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1 + 0.5 * len(src_tokens), 1 + 0.45 * len(tgt_tokens)))
-    ax.imshow(weights.detach().cpu().numpy(), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(src_tokens)), [t.strip() or repr(t) for t in src_tokens], rotation=60, ha="right")
-    ax.set_yticks(range(len(tgt_tokens)), [t.strip() or repr(t) for t in tgt_tokens])
-    ax.set_xlabel("source")
-    ax.set_ylabel("translation")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnkit.text.data import StreamBatches, split_stream
-from rnnkit.text.generate import Sampling, beam_search, filter_logits, generate, generate_ids, sample_next, stream
-from rnnkit.text.lm import LanguageModel, lm_metrics, stream_nll
+from rnnkit.text.lm.data import StreamBatches, split_stream
+from rnnkit.text.lm.generation import Sampling, beam_search, filter_logits, generate, generate_ids, sample_next, stream
+from rnnkit.text.lm.model import LanguageModel, lm_metrics, stream_nll
 from rnnkit.text.tokenize import build_tokenizer
 from rnnkit.train import load_model
 
@@ -240,7 +240,7 @@ def test_bad_model_arguments() -> None:
     assert str(err.value) == "LanguageModel: unknown cell 'transformer'; choose one of 'lstm', 'gru', 'rnn'"
     with pytest.raises(ValueError) as err:
         generate(_model(), "", 5)
-    assert str(err.value) == "expected a non-empty prompt (at least one token) for every sequence"
+    assert str(err.value) == "expected a non-empty prompt (at least one character)"
 
 
 def test_generation_restores_training_mode() -> None:

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.text.classify import TextClassifier, classification_metrics
-from rnnkit.text.data import read_labelled
+from rnnkit.text.classify import TextClassifier, classification_metrics, read_labelled
 from rnnkit.text.tokenize import PAD, UNK, build_tokenizer
 
 ROWS = [("what a great film", "pos"), ("truly wonderful acting", "pos"), ("awful and boring", "neg"),
@@ -57,10 +56,11 @@ def test_classify_train_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     test = tmp_path / "test.tsv"
     test.write_text("text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in ROWS), encoding="utf-8")
     out = tmp_path / "run"
-    tiny = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "4", "--epochs", "3", "--quiet", "true"]
+    tiny = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "4", "--epochs", "3", "--progress", "false"]
     assert main(["text", "classify-train", "--train", str(train), "--test", str(test), "--out", str(out), *tiny]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"accuracy", "macro_f1", "confusion"} <= set(metrics) and metrics["labels"] == ["neg", "pos"]
     assert sum(map(sum, metrics["confusion"])) == len(ROWS)
-    assert "macro-F1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "macro-F1" in printed and "confusion (rows: true" in printed
     assert (out / "model" / "model.safetensors").is_file()

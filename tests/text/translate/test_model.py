@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from rnnkit.cli import main
-from rnnkit.text.data import read_pairs, split_indices
-from rnnkit.text.seq2seq import ATTENTIONS, PairBatches, Seq2Seq, seq2seq_loss
+from rnnkit.text.splits import split_indices
 from rnnkit.text.tokenize import BOS, EOS, PAD, UNK, build_tokenizer
+from rnnkit.text.translate.data import PairBatches, read_pairs
+from rnnkit.text.translate.model import ATTENTIONS, Seq2Seq, seq2seq_loss
 from rnnkit.train import load_model
 
 PAIRS = [
@@ -38,8 +39,8 @@ def _model(attention: str, cell: str = "gru") -> Seq2Seq:
 def test_padding_does_not_change_the_translation(attention: str, cell: str) -> None:
     model = _model(attention, cell)
     short = "he is tall."
-    alone = model.translate_ids([short], max_len=8)[0]
-    padded = model.translate_ids([short, "you are late. we are here. i am cold."], max_len=8)[0]
+    alone = model.translate_ids([short], max_len=8, beam_width=1)[0]
+    padded = model.translate_ids([short, "you are late. we are here. i am cold."], max_len=8, beam_width=1)[0]
     assert alone[0] == padded[0]
     # Logits of a teacher-forced target too: padded source positions get exactly zero attention.
     src, lengths = model.encode_texts([short, "we are here and you are late"])
@@ -75,7 +76,7 @@ def test_beam_width_1_is_greedy(attention: str) -> None:
         model.translate([t], max_len=10, beam_width=1)[0] for t in texts
     ]
     for text in texts:
-        greedy = model.translate_ids([text], max_len=10)[0][0]
+        greedy = model.translate_ids([text], max_len=10, beam_width=1)[0][0]
         beam = model._beam(model.encode(*model.encode_texts([text])), 10, 1, 1.0)
         assert beam == greedy
 
@@ -122,7 +123,7 @@ def test_shared_eng_fra_last_line_is_reported(data_path) -> None:
 
 
 def test_held_out_sentences_never_reach_training_and_keep_every_translation(data_path) -> None:
-    from rnnkit.text.translate_cli import grouped_references, held_out_split, source_key
+    from rnnkit.text.translate.data import grouped_references, held_out_split, source_key
 
     pairs = read_pairs(data_path("eng-fra", "fra.txt"))
     train, test = held_out_split(pairs, 0.1, seed=0)
@@ -144,7 +145,7 @@ def test_held_out_sentences_never_reach_training_and_keep_every_translation(data
 
 
 def test_bleu_uses_every_reference() -> None:
-    from rnnkit.text.translate_cli import score
+    from rnnkit.text.translate.score import score
 
     hyps = ["Courez vite , Tom !", "Il fait très froid ici ."]
     one = score(hyps, ["Cours vite , Tom !", "Il fait très froid ici ."])
@@ -166,6 +167,7 @@ def test_translate_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     path.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS * 5) + "Cut.\tCou", encoding="utf-8")
     out = tmp_path / "run"
     tiny = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "8", "--max_steps", "6", "--quiet", "true"]
+    tiny += ["--val_fraction", "0.2"]  # 5 training sources: 1 validates (0.05 would hold out none: an error)
     assert main(["translate", "train", "--pairs", str(path), "--out", str(out), "--attention", "dot", *tiny]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     # 6 distinct sources x 5 copies: 10% of the sources is 1 sentence, held out with its 5 pairs as references.

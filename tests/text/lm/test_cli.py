@@ -26,7 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_writes_model_metrics_and_config(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert metrics["steps"] == 12 and metrics["stopped_reason"] == "max_steps"
+    assert metrics["steps"] == [12] and metrics["stopped_reason"] == ["max_steps"]
     assert metrics["val_loss"] > 0 and metrics["val_bpc"] > 0
     assert (trained / "model" / "config.json").is_file() and (trained / "model" / "model.safetensors").is_file()
     config = json.loads((trained / "config.json").read_text())
@@ -63,7 +63,7 @@ def test_time_budget_stops_cleanly(tmp_path: Path) -> None:
     budget = ["--time_budget", "0.02", "--val_every", "5", "--quiet", "true"]
     assert main(["text", "train", "--data", str(data), "--out", str(out), *TINY, "--epochs", "1000", *budget]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["stopped_reason"] == "time_budget"
+    assert metrics["stopped_reason"] == ["time_budget"]
     assert (out / "model" / "model.safetensors").is_file()
 
 
@@ -102,3 +102,24 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         f"config.json or {tmp_path / 'none'}/config.json + model.safetensors); "
         "train one with `rnnkit text train --data FILE --out DIR`\n"
     )
+
+
+def test_training_defaults_are_the_benchmarked_ones() -> None:
+    """`text train` moved onto TrainConfig (issue 13); its effective defaults must not move (RESULTS.md's LM run)."""
+    from rnnkit.text.lm.cli import TextTrainConfig
+    from rnnkit.train import TrainConfig
+
+    engine = TextTrainConfig(data="x").engine_config()
+    assert engine == TrainConfig(
+        epochs=50, batch_size=32, lr=3e-3, weight_decay=0.0, clip_norm=1.0, schedule="cosine", warmup_steps=50,
+        early_stopping=10, val_every=200, out="runs/lm",
+    )  # fmt: skip
+    model = TextTrainConfig(data="x")
+    assert (model.level, model.cell, model.embed_size, model.hidden_size, model.num_layers) == (
+        "char",
+        "lstm",
+        64,
+        256,
+        2,
+    )
+    assert (model.dropout, model.tie_weights, model.bptt, model.val_fraction) == (0.0, False, 128, 0.1)

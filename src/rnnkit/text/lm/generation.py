@@ -1,4 +1,4 @@
-"""Generation from a :class:`~rnnkit.text.lm.LanguageModel`: sampling, greedy, beam search, streaming.
+"""Generation from a :class:`~rnnkit.text.lm.model.LanguageModel`: sampling, greedy, beam search, streaming.
 
 Each new token costs one ``model.step`` (the recurrent state is carried; the prefix is never re-run), so the work
 per token is constant however long the text gets. Prompts of different lengths run as one padded batch with
@@ -9,24 +9,36 @@ Shapes: B batch, V vocabulary, K beam width.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from rnnkit.text.tokenize import Tokenizer
+from rnnkit.text.beam import beam_search_core
+from rnnkit.text.tokenize import Tokenizer, unknown_tokens
 
 
 @dataclass
 class Sampling:
-    """How to pick the next token. ``temperature=0`` or ``top_k=1`` is greedy decoding."""
+    """How to pick the next token. ``temperature=0`` or ``top_k=1`` is greedy decoding.
 
-    temperature: float = 1.0
+    These are the one set of sampling defaults: ``rnnkit text generate``'s flags (its config inherits this class),
+    :meth:`rnnkit.text.TextGenerator.generate` and :func:`generate` all take them from here.
+
+    >>> Sampling().temperature
+    0.8
+    """
+
+    temperature: float = 0.8
+    """Softmax temperature (0 = greedy)."""
     top_k: int | None = None
+    """Sample only among the k most likely tokens."""
     top_p: float | None = None
+    """Nucleus sampling: the smallest set of tokens with this total probability."""
     repetition_penalty: float = 1.0
+    """Penalise tokens already present (CTRL); 1 = off."""
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -37,6 +49,62 @@ class Sampling:
             raise ValueError(f"expected --top_p in (0, 1] (or unset), got {self.top_p}")
         if self.repetition_penalty <= 0:
             raise ValueError(f"expected --repetition_penalty > 0 (1 = off), got {self.repetition_penalty}")
+
+
+@dataclass(kw_only=True)
+class Generation(Sampling):
+    """What to generate and how: the sampling settings plus length, samples, seed and beam search.
+
+    The defaults of ``rnnkit text generate`` and :meth:`rnnkit.text.TextGenerator.generate`. Sampling settings
+    mean nothing to beam search, so giving them with ``beam_width > 1`` is an error rather than silently ignored.
+
+    >>> Generation(beam_width=3, top_p=0.9)
+    Traceback (most recent call last):
+    ...
+    ValueError: --beam_width 3 searches for the most likely continuation and ignores --top_p; drop it, or ...
+    """
+
+    max_new_tokens: int = 500
+    """Tokens to generate."""
+    seed: int | None = None
+    """Random seed (the same seed gives the same text)."""
+    num_samples: int = 1
+    """Independent continuations, generated as one batch."""
+    beam_width: int = 1
+    """> 1: beam search for the most likely continuation instead of sampling."""
+    length_penalty: float = 1.0
+    """Beam search: a hypothesis scores its log-probability / length ** this."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_new_tokens < 0:
+            raise ValueError(f"expected --max_new_tokens >= 0, got {self.max_new_tokens}")
+        if self.num_samples < 1 or self.beam_width < 1:
+            raise ValueError(
+                f"expected --num_samples >= 1 and --beam_width >= 1, got {self.num_samples} and {self.beam_width}"
+            )
+        if self.beam_width > 1:
+            ignored = [
+                f"--{name}"
+                for name, default in (
+                    ("temperature", Sampling.temperature),
+                    ("top_k", None),
+                    ("top_p", None),
+                    ("repetition_penalty", 1.0),
+                    ("seed", None),
+                    ("num_samples", 1),
+                )
+                if getattr(self, name) != default
+            ]
+            if ignored:
+                raise ValueError(
+                    f"--beam_width {self.beam_width} searches for the most likely continuation and ignores "
+                    f"{', '.join(ignored)}; drop {'it' if len(ignored) == 1 else 'them'}, or sample with --beam_width 1"
+                )
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature, self.top_k, self.top_p, self.repetition_penalty)
 
 
 def filter_logits(logits: Tensor, top_k: int | None = None, top_p: float | None = None) -> Tensor:
@@ -159,6 +227,39 @@ def _tokenizer(model: Any, tokenizer: Tokenizer | None) -> Tokenizer:
     return tok
 
 
+def encode_prompt(tok: Tokenizer, prompt: str) -> list[int]:
+    """Token ids of a prompt; a ValueError naming what the model never saw in training.
+
+    A char or word model maps unseen characters/words to ``<unk>``, and a state primed on ``<unk>`` is one it was
+    never trained on, so the continuation would silently be worse (issue 14). Byte-level BPE knows every text.
+
+    >>> from rnnkit.text.tokenize import build_tokenizer
+    >>> encode_prompt(build_tokenizer("char", "abc"), "cab")
+    [3, 1, 2]
+    >>> encode_prompt(build_tokenizer("char", "abc"), "café")
+    Traceback (most recent call last):
+    ...
+    ValueError: the prompt has characters the model never saw in training: 'f' (U+0066), 'é' (U+00E9); ...
+    """
+    if not isinstance(prompt, str):
+        raise TypeError(f"expected the prompt to be a str, got {type(prompt).__name__}")
+    if not prompt:
+        raise ValueError("expected a non-empty prompt (at least one character)")
+    unknown = unknown_tokens(tok, prompt)
+    if unknown:
+        if tok.level == "char":
+            shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in unknown[:10])
+            what = "characters"
+        else:
+            shown, what = ", ".join(repr(w.strip()) for w in unknown[:10]), "words"
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise ValueError(
+            f"the prompt has {what} the model never saw in training: {shown}{more}; "
+            f"remove or replace them (the model knows {tok.vocab_size - len(tok.specials)} {what})"
+        )
+    return tok.encode(prompt)
+
+
 def _special_ids(tok: Tokenizer) -> list[int]:
     return [tok.token_id(s) for s in tok.specials]
 
@@ -166,11 +267,11 @@ def _special_ids(tok: Tokenizer) -> list[int]:
 def generate(
     model: Any,
     prompt: str | Sequence[str],
-    max_new_tokens: int = 200,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    repetition_penalty: float = 1.0,
+    max_new_tokens: int = Generation.max_new_tokens,
+    temperature: float = Sampling.temperature,
+    top_k: int | None = Sampling.top_k,
+    top_p: float | None = Sampling.top_p,
+    repetition_penalty: float = Sampling.repetition_penalty,
     seed: int | None = None,
     tokenizer: Tokenizer | None = None,
 ) -> str | list[str]:
@@ -179,7 +280,7 @@ def generate(
     Returns the new text only (without the prompt): a string, or a list for a list of prompts.
 
     >>> from rnnkit.text.tokenize import build_tokenizer
-    >>> from rnnkit.text.lm import LanguageModel
+    >>> from rnnkit.text.lm.model import LanguageModel
     >>> tok = build_tokenizer("char", "abc ")
     >>> model = LanguageModel(tok.vocab_size, 8, 16, 1, tokenizer=tok.to_config())
     >>> a = generate(model, ["ab", "c"], max_new_tokens=5, seed=1)
@@ -189,7 +290,7 @@ def generate(
     tok = _tokenizer(model, tokenizer)
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     sampling = Sampling(temperature, top_k, top_p, repetition_penalty)
-    encoded = [tok.encode(p) for p in prompts]
+    encoded = [encode_prompt(tok, p) for p in prompts]
     steps = list(generate_ids(model, encoded, max_new_tokens, sampling, seed, banned=_special_ids(tok)))
     if not steps:
         outs = ["" for _ in prompts]
@@ -202,7 +303,7 @@ def generate(
 def stream(
     model: Any,
     prompt: str,
-    max_new_tokens: int = 200,
+    max_new_tokens: int = Generation.max_new_tokens,
     sampling: Sampling | None = None,
     seed: int | None = None,
     tokenizer: Tokenizer | None = None,
@@ -214,7 +315,9 @@ def stream(
     tok = _tokenizer(model, tokenizer)
     ids: list[int] = []
     emitted = 0
-    for token in generate_ids(model, [tok.encode(prompt)], max_new_tokens, sampling, seed, banned=_special_ids(tok)):
+    for token in generate_ids(
+        model, [encode_prompt(tok, prompt)], max_new_tokens, sampling, seed, banned=_special_ids(tok)
+    ):
         ids.append(int(token[0]))
         text = tok.decode(ids)
         if text.endswith("\ufffd") and tok.level == "bpe":
@@ -229,69 +332,6 @@ def stream(
 # ---- beam search ---------------------------------------------------------------------------------------
 
 
-def beam_search_core(
-    step: Callable[[Tensor, Any], tuple[Tensor, Any]],
-    logprobs: Tensor,
-    state: Any,
-    select: Callable[[Any, Tensor], Any],
-    beam_width: int,
-    max_steps: int,
-    eos_id: int | None = None,
-    length_penalty: float = 1.0,
-) -> list[tuple[list[int], float]]:
-    """Beam search over any step function; returns (tokens, score) hypotheses, best first.
-
-    Args:
-        step: (tokens (K,), state) -> (log-probabilities (K, V), state).
-        logprobs: (1, V) log-probabilities of the first new token; ``state`` the matching state (batch 1).
-        select: (state, index (K,)) -> the state of the rows in ``index`` (reorders/duplicates beams).
-        eos_id: a finished hypothesis ends with it (kept in its tokens); None: every hypothesis runs max_steps.
-        length_penalty: a finished hypothesis scores ``sum(log p) / len ** length_penalty`` (0: no
-            normalisation; 1: mean log-probability per token).
-
-    Search stops once ``beam_width`` hypotheses have finished, so ``beam_width=1`` is exactly greedy decoding.
-    """
-    if beam_width < 1:
-        raise ValueError(f"expected --beam_width >= 1, got {beam_width}")
-    tokens: list[list[int]] = [[]]
-    scores = logprobs.new_zeros(1)  # (K,) summed log-probabilities of the live beams
-    finished: list[tuple[list[int], float]] = []
-
-    def norm(score: float, length: int) -> float:
-        return score / (max(length, 1) ** length_penalty)
-
-    for t in range(max_steps):
-        vocab = logprobs.shape[-1]
-        total = (scores[:, None] + logprobs.float()).flatten()  # (K * V,)
-        top_scores, top_index = total.topk(min(2 * beam_width, total.numel()))
-        keep_rows, keep_tokens, keep_scores = [], [], []
-        for score, index in zip(top_scores.tolist(), top_index.tolist()):
-            row, token = divmod(index, vocab)
-            if eos_id is not None and token == eos_id:
-                finished.append(([*tokens[row], token], norm(score, t + 1)))
-                if len(finished) >= beam_width:
-                    break
-            else:
-                keep_rows.append(row)
-                keep_tokens.append(token)
-                keep_scores.append(score)
-                if len(keep_rows) == beam_width:
-                    break
-        if len(finished) >= beam_width or not keep_rows:
-            break
-        tokens = [[*tokens[r], k] for r, k in zip(keep_rows, keep_tokens)]
-        scores = torch.tensor(keep_scores, device=logprobs.device)
-        if t + 1 == max_steps:
-            finished.extend((toks, norm(float(s), len(toks))) for toks, s in zip(tokens, scores.tolist()))
-            break
-        index = torch.tensor(keep_rows, device=logprobs.device)
-        new = torch.tensor(keep_tokens, device=logprobs.device)
-        logprobs, state = step(new, select(state, index))
-    if not finished:  # max_steps == 0
-        finished = [([], 0.0)]
-    return sorted(finished, key=lambda h: -h[1])
-
-
 def _select_lm_state(state: Any, index: Tensor) -> Any:
     if isinstance(state, Tensor):
         return state.index_select(1, index)  # (L, K, H)
@@ -302,15 +342,15 @@ def _select_lm_state(state: Any, index: Tensor) -> Any:
 def beam_search(
     model: Any,
     prompt: str,
-    max_new_tokens: int = 50,
+    max_new_tokens: int = Generation.max_new_tokens,
     beam_width: int = 5,
-    length_penalty: float = 1.0,
+    length_penalty: float = Generation.length_penalty,
     tokenizer: Tokenizer | None = None,
 ) -> str:
     """The most likely continuation of ``prompt`` found by beam search (new text only).
 
     >>> from rnnkit.text.tokenize import build_tokenizer
-    >>> from rnnkit.text.lm import LanguageModel
+    >>> from rnnkit.text.lm.model import LanguageModel
     >>> tok = build_tokenizer("char", "abc ")
     >>> model = LanguageModel(tok.vocab_size, 8, 16, 1, tokenizer=tok.to_config())
     >>> beam_search(model, "ab", 6, beam_width=1) == generate(model, "ab", 6, temperature=0)
@@ -328,7 +368,7 @@ def beam_search(
 def _beam_search(
     model: Any, tok: Tokenizer, prompt: str, max_new_tokens: int, beam_width: int, length_penalty: float
 ) -> str:
-    logits, state = _prime(model, [tok.encode(prompt)])
+    logits, state = _prime(model, [encode_prompt(tok, prompt)])
 
     ban = torch.as_tensor(_special_ids(tok), dtype=torch.long, device=logits.device)
 

@@ -1,0 +1,108 @@
+"""Ctrl-C loses nothing (issue 14 §2): a real `rnnkit text train` / `translate train` process gets SIGINT mid-run,
+prints one line, exits 130 with the best model exported; `--resume` then ends where an uninterrupted run ends.
+A re-run into a folder that holds a finished run is refused, never silently overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit.cli import main
+from rnnkit.train import load_model
+
+SRC = str(Path(rnnkit.__file__).parents[1])
+LM_TEXT = "".join(f"line {i % 7}: to be or not to be, that is the question.\n" for i in range(60))
+LM_FLAGS = ["--embed_size", "8", "--hidden_size", "16", "--num_layers", "1", "--bptt", "16", "--batch_size", "4"]
+LM_FLAGS += ["--val_every", "20", "--threads", "1", "--quiet", "true", "--seed", "1"]
+PAIRS = [("I am cold.", "J'ai froid."), ("You are late.", "Tu es en retard."), ("He is tall.", "Il est grand."),
+         ("We are here.", "Nous sommes ici."), ("She is happy.", "Elle est heureuse."),
+         ("They left.", "Ils sont partis."), ("I am here.", "Je suis ici."), ("You are tall.", "Tu es grand."),
+         ("We left.", "Nous sommes partis."), ("He is late.", "Il est en retard.")]  # fmt: skip
+TR_FLAGS = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "2", "--test_fraction", "0.2"]
+TR_FLAGS += ["--val_fraction", "0.15", "--threads", "1", "--quiet", "true", "--early_stopping", "null"]
+
+
+def _interrupt(args: list[str], out: Path) -> subprocess.CompletedProcess[str]:
+    """Start `rnnkit ARGS` in its own process, send SIGINT once its first checkpoint is written, wait for it."""
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "last.ckpt").is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def _same_weights(a: Path, b: Path) -> None:
+    wa, wb = load_model(a).state_dict(), load_model(b).state_dict()
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        torch.testing.assert_close(wa[name], wb[name], rtol=0, atol=0, msg=name)
+
+
+def test_text_train_interrupted_then_resumed_equals_uninterrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "corpus.txt"
+    data.write_text(LM_TEXT, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["text", "train", "--data", str(data), *LM_FLAGS, "--max_steps", "120"]
+    done = _interrupt([*args, "--out", str(out)], out)
+    assert done.returncode == 130, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted at step ") and last.endswith(
+        f"; best model saved to {out / 'model'}; continue with --resume"
+    ), done.stderr
+    step = int(last.split()[3].rstrip(";"))
+    assert 0 < step < 120
+    assert (out / "model" / "model.safetensors").is_file()
+    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
+
+    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    _same_weights(out / "model", tmp_path / "straight" / "model")
+    resumed = json.loads((out / "metrics.json").read_text())
+    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    assert resumed["val_loss"] == straight["val_loss"] and "interrupted" not in resumed
+
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 2  # the same command again: refused, nothing overwritten
+    assert capsys.readouterr().err == (
+        f"rnnkit text train: error: --out {out} holds a finished run (metrics.json); "
+        "continue it with --resume or choose another --out\n"
+    )
+
+
+def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS * 3), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["translate", "train", "--pairs", str(pairs), *TR_FLAGS, "--epochs", "12"]
+    done = _interrupt([*args, "--out", str(out)], out)
+    assert done.returncode == 130, done.stderr
+    assert (
+        done.stderr.strip().splitlines()[-1].endswith(f"; best model saved to {out / 'model'}; continue with --resume")
+    )
+    assert (out / "model" / "model.safetensors").is_file()
+    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    _same_weights(out / "model", tmp_path / "straight" / "model")
+    resumed = json.loads((out / "metrics.json").read_text())
+    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    assert (resumed["bleu"], resumed["chrf"]) == (straight["bleu"], straight["chrf"])
