@@ -59,7 +59,7 @@ def _layer_dropout(dropout: float, num_layers: int) -> float:
     return dropout
 
 
-class Forecaster(SavableModel, nn.Module):
+class ForecastModel(SavableModel, nn.Module):
     """Shared plumbing: validation, RevIN, head, and the config that :func:`rnnkit.train.save_model` stores."""
 
     compile_step: bool = False
@@ -110,7 +110,7 @@ class Forecaster(SavableModel, nn.Module):
         return {**self._args, "meta": self.meta}
 
     @classmethod
-    def from_model_config(cls, config: dict) -> Forecaster:
+    def from_model_config(cls, config: dict) -> ForecastModel:
         return cls(**config)
 
     def _check_batch(self, batch: dict[str, Tensor]) -> None:
@@ -180,7 +180,7 @@ def _inputs(z: Tensor, batch: dict[str, Tensor], num_past: int, num_future: int,
 
 
 @register_model("forecast.rnn")
-class DirectRNN(Forecaster):
+class DirectRNN(ForecastModel):
     """Recurrent encoder + direct multi-horizon linear head (covariates welcome).
 
     >>> m = DirectRNN(lookback=12, horizon=4, num_targets=2, hidden_size=8)
@@ -211,7 +211,7 @@ class DirectRNN(Forecaster):
 
 
 @register_model("forecast.ar")
-class AutoregressiveRNN(Forecaster):
+class AutoregressiveRNN(ForecastModel):
     """Recurrent encoder-decoder; the decoder is fed its previous value and the step's known-future covariates.
 
     >>> m = AutoregressiveRNN(lookback=12, horizon=4, num_targets=2, hidden_size=8).eval()
@@ -255,7 +255,7 @@ class AutoregressiveRNN(Forecaster):
 
 
 @register_model("forecast.segrnn")
-class SegRNN(Forecaster):
+class SegRNN(ForecastModel):
     """Segment-wise recurrent encoder with parallel multi-step decoding, channel-independent (Lin et al. 2023).
 
     Covariates are not used (each channel is forecast from its own past), as in the paper. The decoder's step
@@ -380,7 +380,7 @@ def _compiled_gru_gates() -> Any:
 
 
 @register_model("forecast.ensemble")
-class ForecastEnsemble(Forecaster):
+class ForecastEnsemble(ForecastModel):
     """Several forecasters of one configuration trained from different seeds, forecasting as one.
 
     The members' outputs are combined by their head (:meth:`~rnnkit.forecast.heads.Head.combine`): the mean
@@ -395,7 +395,7 @@ class ForecastEnsemble(Forecaster):
     True
     """
 
-    def __init__(self, members: Sequence[Forecaster], meta: dict | None = None):
+    def __init__(self, members: Sequence[ForecastModel], meta: dict | None = None):
         if not members:
             raise ValueError("expected at least one member forecaster, got none")
         first = members[0]
@@ -440,11 +440,16 @@ class ForecastEnsemble(Forecaster):
         return self.head.combine(torch.stack([m(batch) for m in self.members]))
 
 
-MODEL_CLASSES: dict[str, type[Forecaster]] = {"segrnn": SegRNN, "rnn": DirectRNN, "ar": AutoregressiveRNN}
+MODEL_CLASSES: dict[str, type[ForecastModel]] = {"segrnn": SegRNN, "rnn": DirectRNN, "ar": AutoregressiveRNN}
 
 
-def make_model(name: str, **kwargs: Any) -> Forecaster:
+def make_model(name: str, **kwargs: Any) -> ForecastModel:
     """A forecaster by name (see :data:`MODELS`)."""
     if name not in MODEL_CLASSES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(repr(m) for m in MODELS)}")
     return MODEL_CLASSES[name](**kwargs)
+
+
+Forecaster = ForecastModel
+"""The former name of :class:`ForecastModel` (kept for scripts that import it from here); ``rnnkit.forecast.Forecaster``
+is the estimator (:class:`rnnkit.forecast.forecaster.Forecaster`)."""

@@ -111,7 +111,7 @@ class WindowData:
     def gather(self, series: np.ndarray, starts: np.ndarray, lookback: int, horizon: int) -> dict[str, Tensor]:
         """Batch of windows: ``x`` (B, L, C), ``x_mask`` (B, L, C), ``past`` (B, L, P), ``future`` (B, L+H, F),
         ``y`` (B, H, C), ``y_mask`` (B, H, C) and, when the time steps are known, ``t`` (B,) the step of each
-        window's first row (its phase in a cycle: :class:`~rnnkit.forecast.models.Forecaster` ``cycle``)."""
+        window's first row (its phase in a cycle: :class:`~rnnkit.forecast.models.ForecastModel` ``cycle``)."""
         g = self.offsets[series] + starts  # (B,)
         rows_in = g[:, None] + np.arange(lookback)  # (B, L)
         rows_out = g[:, None] + lookback + np.arange(horizon)  # (B, H)
