@@ -25,13 +25,19 @@ from rnnkit.forecast.forecaster import load as load_forecaster_estimator
 from rnnkit.forecast.models import ForecastModel
 from rnnkit.forecast.pipeline import Prepared
 from rnnkit.forecast.plots import plot_forecast
+from rnnkit.train import is_main_process
+from rnnkit.train.driver import Fitted, Run, run_training, summarize
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
 class TrainCommand(ForecastConfig):
-    """Train a forecaster; report validation and test metrics beside naive, seasonal-naive and linear baselines."""
+    """Train a forecaster (settings left at null are chosen from the data) and score it beside baselines.
+
+    The validation and test metrics of the network are reported beside the naive, seasonal-naive and linear
+    baselines; when a baseline beats the network on validation it is kept for forecasting (--fallback).
+    """
 
     csv: str
     """CSV or Parquet file: a time column (dates or integer steps 0, 1, 2, ...) and the target column(s)."""
@@ -52,7 +58,6 @@ class TrainCommand(ForecastConfig):
     gaps: str = "error"
     """Missing timestamps: error | fill (inserted as missing values). Stored with the model."""
     out: str = "runs/forecast"
-    """Run folder: model/, metrics.json, config.json, run/ (checkpoints and logs), plots."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -100,43 +105,47 @@ def _table(results: dict[str, dict[str, float]], title: str = "") -> str:
 
 
 def train(cfg: TrainCommand) -> dict:
-    """Train, save DIR/model, evaluate on the validation and test windows, write metrics.json."""
-    out = Path(cfg.out)
+    """Train with the engine's driver (OUT/model, config.json, metrics.json, Ctrl-C, --resume), keep the network or
+    the baseline that beats it on validation, score both on the test windows."""
     settings = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(ForecastConfig)}
     data = {k: getattr(cfg, k) for k in ("time_col", "id_col", "past", "future", "calendar", "missing", "gaps")}
-    f = Forecaster(**settings).fit(cfg.csv, cfg.target, run_dir=out / "run", **data)
-    assert f.model is not None and f.network is not None
-    f.save(out / "model")
-    if f.model is not f.network:
-        f.network.save(out / "network")
-    metrics = f.metrics
-    if "test" in metrics:
-        _plot_window(
-            f._prep,
-            f._test_arrays,
-            out / "forecast_test.png",
-            f"{f.model.meta['choice'].get('kept', cfg.model)}: last test window",
-            cfg.level,
-        )
-    _write(out, metrics, cfg)
-    if "val" in metrics:
-        print(_table(metrics["val"], "validation"))
-    if "test" in metrics:
-        print(_table(metrics["test"], "test"))
-    print(_kept_line(metrics, out))
-    return metrics
+    f = Forecaster(**settings)
+    plan = f._plan(cfg.csv, cfg.target, **data)  # a bad file or setting fails before the run folder is touched
+
+    def fit(run: Run) -> Fitted:
+        network, results = f._train(plan, run.out, run.resolved)
+        if any(r.stopped_reason == "interrupted" for r in results):
+            return Fitted(model=network, results=results)
+        f._finish(plan, network, results)
+        assert f.model is not None
+        if f.model is not network and is_main_process():
+            network.save(run.out / "network")
+        metrics = {k: v for k, v in f.metrics.items() if k not in summarize(results)}
+        if "test" in metrics and is_main_process():
+            kept = metrics["kept"] if metrics["kept"] != "model" else cfg.model
+            _plot_window(
+                plan.prep, f._test_arrays, run.out / "forecast_test.png", f"{kept}: last test window", cfg.level
+            )
+        if not cfg.quiet and is_main_process():
+            for split in ("val", "test"):
+                if split in metrics:
+                    print(_table(metrics[split], {"val": "validation", "test": "test"}[split]))
+        return Fitted(model=f.model, results=results, metrics=metrics)
+
+    return run_training(cfg, fit, command="forecast train", headline=_headline)
 
 
-def _kept_line(metrics: dict, out: Path) -> str:
+def _headline(metrics: dict) -> str:
+    """The forecasting part of the summary line: what was kept, on which validation figure, and its test MAE."""
     choice = metrics.get("choice", {})
-    val = choice.get("val", {})
-    kept = choice.get("kept", "model")
+    val, kept = choice.get("val", {}), choice.get("kept", "model")
     if kept == "model":
-        return f"kept the network (validation MASE {val.get('model', float('nan')):.3f}); model in {out / 'model'}"
-    return (
-        f"kept the {kept} baseline: validation MASE {val[kept]:.3f} against {val['model']:.3f} for the network "
-        f"(in {out / 'network'}); model in {out / 'model'}"
-    )
+        text = f"kept the network (validation MASE {val['model']:.3f})" if val else "kept the network"
+    else:
+        text = f"kept the {kept} baseline (validation MASE {val[kept]:.3f}, network {val['model']:.3f})"
+    if "test" in metrics:
+        text += f"; test MAE {metrics['test']['model']['mae']:.4g}, MASE {metrics['test']['model']['mase']:.3f}"
+    return text
 
 
 @dataclass(kw_only=True)

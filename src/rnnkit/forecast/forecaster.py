@@ -34,7 +34,8 @@ from rnnkit.forecast.scale import StandardScaler
 from rnnkit.forecast.timeaxis import is_step
 from rnnkit.forecast.training import resolve, train_network
 from rnnkit.forecast.windows import backtest_index
-from rnnkit.train import TrainConfig
+from rnnkit.train import FitResult, TrainConfig
+from rnnkit.train.driver import summarize
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,9 @@ class ForecastConfig(TrainConfig):
     """torch.compile segrnn's decoder step while training (falls back to eager with a warning)."""
     fallback: bool = True
     """Keep the best baseline (naive, seasonal naive, linear) for predict when it beats the network on validation."""
-    # Engine settings whose default forecasting changes (their help is TrainConfig's).
+    # Engine settings whose default forecasting changes (their help is TrainConfig's). epochs None: enough for
+    # 1000 optimizer steps, at least 30, with validation every ~30 steps when epochs are shorter (auto.py).
     epochs: int | None = None  # type: ignore[assignment]
-    """Passes over the training windows (default: enough for 1000 optimizer steps, at least 30)."""
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -167,6 +168,16 @@ def _target_of(data: Any, opts: DataOptions) -> str | list[str]:
     return rest[0]
 
 
+@dataclass
+class _Plan:
+    """What :meth:`Forecaster.fit` knows before training: the data, the settings chosen, the splits, the meta."""
+
+    series: SeriesSet
+    settings: dict[str, Any]
+    prep: Prepared
+    meta: dict
+
+
 class Forecaster:
     """Forecast one or several series with a recurrent network, checked against baselines on validation.
 
@@ -203,7 +214,13 @@ class Forecaster:
         the one column besides the time column). ``data_options``: time_col, past, future, calendar, id_col,
         missing, gaps (see :func:`~rnnkit.forecast.data.load_series`), stored with the model for later calls.
         ``run_dir``: where the trainer writes checkpoints and logs (default: none). Returns self."""
+        plan = self._plan(data, target, **data_options)
+        network, results = self._train(plan, run_dir)
+        self._finish(plan, network, results)
+        return self
 
+    def _plan(self, data: str | Path | pd.DataFrame, target: str | list[str] | None, **data_options: Any) -> _Plan:
+        """Read and check the data, choose the settings left to the data, cut the splits: all before training."""
         opts = DataOptions(target=target, **data_options)
         opts.target = _target_of(data, opts)
         cfg = self.config
@@ -230,18 +247,28 @@ class Forecaster:
             gaps=opts.gaps,
             train_end={s.id: str(s.time[b["train"][1] - 1]) for s, b in zip(series.series, prep.borders)},
         )
-        network, fit_info = train_network(cfg, settings, prep, meta, run_dir)
+        return _Plan(series, settings, prep, meta)
+
+    def _train(
+        self, plan: _Plan, run_dir: str | Path | None, run_config: dict | None = None
+    ) -> tuple[ForecastModel, list[FitResult]]:
+        return train_network(self.config, plan.settings, plan.prep, plan.meta, run_dir, run_config or plan.settings)
+
+    def _finish(self, plan: _Plan, network: ForecastModel, results: list[FitResult]) -> None:
+        """Calibrate the intervals, keep the network or the baseline that beats it on validation, score both."""
+        cfg, prep = self.config, plan.prep
         if cfg.calibrate and network.head.intervals and len(prep.index("val")):
             calibrate(network, prep, cfg.level)
-        model = choose(network, prep, season=settings["season"], level=cfg.level, fallback=cfg.fallback)
+        model = choose(network, prep, season=plan.settings["season"], level=cfg.level, fallback=cfg.fallback)
         if model is not network and cfg.calibrate and model.head.intervals:
             calibrate(model, prep, cfg.level)
-        model.meta["settings"] = settings
-        self.model, self.network, self.settings, self._series = model, network, settings, series
-        self.metrics = self._fit_metrics(prep, fit_info)
-        return self
+        model.meta["settings"] = network.meta["settings"] = plan.settings
+        self.model, self.network, self.settings, self._series = model, network, plan.settings, plan.series
+        self.metrics = {**summarize(results), **self._scores(prep)}
 
-    def _fit_metrics(self, prep: Prepared, fit_info: dict) -> dict[str, Any]:
+    def _scores(self, prep: Prepared) -> dict[str, Any]:
+        """Validation figures of the network and the baselines, test figures of the kept model (and of the network
+        when a baseline was kept), and what was kept."""
         assert self.model is not None and self.network is not None
         cfg, season = self.config, self.settings["season"]
         choice = self.model.meta.get("choice", {})
@@ -253,7 +280,6 @@ class Forecaster:
             "lookback": prep.lookback,
             "horizon": prep.horizon,
             "settings": self.settings,
-            **fit_info,
             "windows": {split: len(prep.index(split)) for split in ("train", "val", "test")},
             "interval_calibration": self.model.meta.get("interval_calibration"),
             "choice": choice,
@@ -263,8 +289,8 @@ class Forecaster:
         if len(prep.index("test")):
             results, arrays = evaluate(self.model, prep, "test", level=cfg.level, season=season, rolling=cfg.rolling)
             if self.model is not self.network:
-                results["network"], _ = evaluate(self.network, prep, "test", season=season, baselines=False)
-                results["network"] = results["network"]["model"]
+                network, _ = evaluate(self.network, prep, "test", season=season, baselines=False)
+                results["network"] = network["model"]
             metrics["test"] = results
             self._test_arrays = arrays
         self._prep = prep

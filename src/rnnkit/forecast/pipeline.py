@@ -22,10 +22,10 @@ from torch import nn
 
 from rnnkit.forecast.baselines import LinearForecaster, naive, seasonal_naive
 from rnnkit.forecast.data import SeriesSet, calendar_features, time_steps
-from rnnkit.forecast.timeaxis import future_times
 from rnnkit.forecast.metrics import coverage, naive_scale, point_metrics
 from rnnkit.forecast.models import ForecastModel
 from rnnkit.forecast.scale import StandardScaler
+from rnnkit.forecast.timeaxis import future_times
 from rnnkit.forecast.windows import (
     Borders,
     WindowData,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,8 @@ from rnnkit.forecast.models import ForecastEnsemble, ForecastModel, make_model
 from rnnkit.forecast.pipeline import Prepared
 from rnnkit.forecast.timeaxis import detect_season, is_step, season_of
 from rnnkit.forecast.windows import split_borders
-from rnnkit.train import TrainConfig, seed_everything
+from rnnkit.train import FitResult, TrainConfig
+from rnnkit.train.driver import fit_ensemble
 
 if TYPE_CHECKING:
     from rnnkit.forecast.forecaster import ForecastConfig
@@ -86,10 +86,17 @@ def _model_kwargs(settings: dict[str, Any], prep: Prepared, meta: dict) -> dict[
 
 
 def train_network(
-    cfg: ForecastConfig, settings: dict[str, Any], prep: Prepared, meta: dict, run_dir: str | Path | None
-) -> tuple[ForecastModel, dict[str, Any]]:
-    """Train ``cfg.ensemble`` networks (more with --fill_budget) from seeds --seed, --seed+1, ...; returns the
-    model (one network or their :class:`~rnnkit.forecast.models.ForecastEnsemble`) and what the training did."""
+    cfg: ForecastConfig,
+    settings: dict[str, Any],
+    prep: Prepared,
+    meta: dict,
+    run_dir: str | Path | None,
+    run_config: dict | None = None,
+) -> tuple[ForecastModel, list[FitResult]]:
+    """Train ``cfg.ensemble`` networks (more with --fill_budget under a --time_budget) from seeds --seed,
+    --seed+1, ... with the engine's ensemble helper (the time left is shared among the members still to train);
+    returns the model (one network or their :class:`~rnnkit.forecast.models.ForecastEnsemble`) and the engine's
+    results. ``run_dir``: checkpoints and logs (RUN_DIR, or RUN_DIR/member<k>); None: none written."""
     from rnnkit.forecast.pipeline import train as fit
 
     if settings["cycle"] > 0 and prep.data.steps is None:
@@ -98,48 +105,19 @@ def train_network(
             "pass --cycle 0"
         )
     kwargs = _model_kwargs(settings, prep, meta)
-    engine = {f.name: settings[f.name] for f in dataclasses.fields(TrainConfig) if f.name in settings}
-    members, results = [], []
-    took: list[float] = []  # minutes each member trained for
-    start = time.perf_counter()
+    engine = dataclasses.replace(cfg.engine_config(), epochs=settings["epochs"], val_every=settings["val_every"])
 
-    def left() -> float:  # minutes of --time_budget not yet spent
-        assert cfg.time_budget is not None
-        return cfg.time_budget - (time.perf_counter() - start) / 60
-
-    def more() -> bool:  # --fill_budget: time for one more member than --ensemble?
-        fill = cfg.fill_budget and cfg.ensemble > 1 and cfg.time_budget is not None
-        return fill and left() >= sum(took) / len(took)
-
-    i = 0
-    while i < cfg.ensemble or more():
-        budget = None
-        if cfg.time_budget is not None:  # what is left, shared among the members still to train (all to an extra)
-            budget = max(left(), 1e-3) / max(cfg.ensemble - i, 1)
-        seed_everything(cfg.seed + i)
+    def fit_member(k: int, config: TrainConfig, member_dir: Path) -> tuple[ForecastModel, FitResult]:
         member = make_model(cfg.model, **kwargs)
-        tc = TrainConfig(**{**engine, "time_budget": budget, "seed": cfg.seed + i})
-        member_dir = None if run_dir is None else Path(run_dir) if cfg.ensemble == 1 else Path(run_dir) / f"member{i}"
-        t0 = time.perf_counter()
         member.compile_step = cfg.compile  # segrnn's decoder reads it; inert in the other models
-        results.append(fit(member, prep, tc, run_dir=member_dir, run_config=settings))
-        member.compile_step = False
-        took.append((time.perf_counter() - t0) / 60)
-        members.append(member.cpu())
-        i += 1
-    if len(members) > cfg.ensemble:
-        log.info("%d members trained (--ensemble %d) in the --time_budget", len(members), cfg.ensemble)
-    model = members[0] if cfg.ensemble == 1 else ForecastEnsemble(members)
-    one = cfg.ensemble == 1
-    info = {
-        "ensemble": len(members),
-        "train_seconds": sum(r.seconds for r in results),
-        "steps": sum(r.steps for r in results),
-        "stopped": results[0].stopped_reason if one else [r.stopped_reason for r in results],
-        "best_val": _val(results[0]) if one else [_val(r) for r in results],
-    }
-    return model, info
+        try:
+            result = fit(member, prep, config, run_dir=member_dir if run_dir else None, run_config=run_config)
+        finally:
+            member.compile_step = False
+        return member, result
 
-
-def _val(result: Any) -> dict[str, float]:
-    return {k: v for k, v in result.best_metrics.items() if k.startswith("val_")}
+    models, results = fit_ensemble(
+        fit_member, engine, cfg.ensemble, run_dir=run_dir or ".", share="rest", fill_budget=cfg.fill_budget
+    )
+    members = [m for m in models if isinstance(m, ForecastModel)]
+    return (members[0] if len(members) == 1 else ForecastEnsemble(members)), results
