@@ -105,7 +105,7 @@ def train_network(
             "pass --cycle 0"
         )
     kwargs = _model_kwargs(settings, prep, meta)
-    engine = dataclasses.replace(cfg.engine_config(), epochs=settings["epochs"], val_every=settings["val_every"])
+    engine = TrainConfig(**{f.name: settings[f.name] for f in dataclasses.fields(TrainConfig)})  # epochs resolved
 
     def fit_member(k: int, config: TrainConfig, member_dir: Path) -> tuple[ForecastModel, FitResult]:
         member = make_model(cfg.model, **kwargs)
