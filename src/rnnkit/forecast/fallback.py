@@ -12,7 +12,7 @@ Shapes: B batch, L look-back, H horizon, C targets, K head parameters.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,12 +75,13 @@ class BaselineModel(ForecastModel):
             idx = self.lookback - self.season + torch.arange(H, device=x.device) % self.season
             f = x[:, idx]
         else:
-            assert self.weight is not None
-            f = torch.einsum("blc,lh->bhc", x, self.weight[:-1]) + self.weight[-1][None, :, None]
+            w = cast(Tensor, self.weight)  # (L + 1, H)
+            f = torch.einsum("blc,lh->bhc", x, w[:-1]) + w[-1][None, :, None]
         f = f.unsqueeze(-1)  # (B, H, C, 1)
         if self.spread is None:
             return f
-        lo, hi = self.spread[:, 0], self.spread[:, 1]  # (C,)
+        spread = cast(Tensor, self.spread)
+        lo, hi = spread[:, 0], spread[:, 1]  # (C,)
         return torch.cat([f + lo[:, None], f, f + hi[:, None]], dim=-1)
 
     def model_config(self) -> dict:
@@ -159,7 +160,7 @@ def _baseline(model: ForecastModel, prep: Any, kind: str, season: int, level: fl
         tw = _windows(prep, prep.index("train"))
         lin = LinearForecaster(prep.lookback, prep.horizon).fit(tw["x"], tw["y"], tw["y_mask"])
         weight = linear_weight(lin).tolist()
-    common = {
+    common: dict[str, Any] = {
         "kind": kind,
         "season": season,
         "weight": weight,

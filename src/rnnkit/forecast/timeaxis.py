@@ -77,8 +77,9 @@ def fill_gaps(frame: pd.DataFrame, time_col: str, series_id: str) -> pd.DataFram
         grid: pd.Index = pd.date_range(time[0], time[-1], freq=freq)
     else:
         time = pd.Index(raw.to_numpy(np.int64))
-        freq = int(pd.Series(np.diff(time)).mode().iloc[0]) if len(time) > 1 else 1
-        grid = pd.Index(np.arange(time[0], time[-1] + 1, freq))
+        step = int(pd.Series(np.diff(time)).mode().iloc[0]) if len(time) > 1 else 1
+        freq = f"step {step}"
+        grid = pd.Index(np.arange(time[0], time[-1] + 1, step))
     if not time.isin(grid).all():
         off = time[~time.isin(grid)][0]
         raise ValueError(
