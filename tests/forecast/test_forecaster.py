@@ -185,3 +185,17 @@ def test_inputs_are_checked_at_the_boundary():
         Forecaster(**TINY).fit(pd.DataFrame({"t": range(50), "a": 1.0, "b": 2.0}))
     with pytest.raises(ValueError, match="call fit"):
         Forecaster().predict()
+
+
+@pytest.mark.parametrize("verb", ["train", "predict", "eval", "backtest"])
+def test_help_shows_required_flags_and_no_train_flags_outside_train(verb, capsys):
+    with pytest.raises(SystemExit):
+        main(["forecast", verb, "--help"])
+    text = capsys.readouterr().out
+    required = {"train": ["--csv", "--target"]}.get(verb, ["--model", "--csv"])
+    lines = text.split("options:", 1)[1].splitlines()  # the flags' help, after the usage block
+    for flag in required:
+        line = next(i for i, s in enumerate(lines) if s.strip().startswith(f"{flag} "))
+        assert "(required" in " ".join(lines[line : line + 3]), flag
+    assert ("--epochs" in text) == (verb == "train") and ("--lookback" in text) == (verb == "train")
+    assert "ETTh1" not in text and "RESULTS.md" not in text  # benchmark write-ups live in the docs
