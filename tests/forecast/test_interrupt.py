@@ -31,7 +31,7 @@ def csv(tmp_path_factory) -> Path:
 
 def command(csv: Path, out: Path, *extra: str) -> list[str]:
     # Two members, so that an interrupt or a kill lands in one of them and resuming covers the ensemble helper.
-    # ~200 steps of a tiny model: a second or two, long enough to be interrupted after the first checkpoint.
+    # 3 epochs of ~30 steps of a tiny model each: long enough to be interrupted in the second or third epoch.
     flags = ["--lookback", "24", "--horizon", "12", "--d_model", "16", "--batch_size", "8", "--epochs", "3"]
     flags += ["--ensemble", "2", "--compile", "false", "--threads", "1", "--checkpoint_every", "5"]
     flags += ["--early_stopping", "null", "--quiet", "true", "--head", "gaussian"]
@@ -45,12 +45,12 @@ def run(argv: list[str]) -> subprocess.CompletedProcess:
 
 
 def start_and_signal(argv: list[str], member: Path, sig: int) -> subprocess.CompletedProcess:
-    """Start ``argv``, send ``sig`` once ``member`` (a member's run folder) holds a new checkpoint; wait."""
+    """Start ``argv``, send ``sig`` once ``member`` (a member's run folder) finished its first epoch; wait."""
     env = {**os.environ, "PYTHONPATH": SRC}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ckpt = member / "last.ckpt"
-    deadline = time.monotonic() + 300
-    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+    log = member / "metrics.jsonl"  # a line per validation: wait for the end of the first epoch, so that the
+    deadline = time.monotonic() + 300  # resumed run has to rebuild a later epoch's shuffled order
+    while not (log.exists() and log.read_text().strip()) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "training ended before it could be interrupted"
     proc.send_signal(sig)

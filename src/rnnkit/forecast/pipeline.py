@@ -182,7 +182,7 @@ def train(
             se += float((((head.point(params) - batch["y"]) ** 2) * mask).sum())
             count += float(mask.sum())
             n += len(batch["x"])
-        return {"val_loss": loss_sum / n, "val_mse": se / max(count, 1.0)}
+        return {"val_loss": loss_sum / n, "val_mse": se / max(count, 1.0), "n": n}  # n: ranks weigh by it
 
     train_loader = prep.loader("train", config.batch_size, shuffle=True, seed=config.seed)
     val_index = prep.index("val")
