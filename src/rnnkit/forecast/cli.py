@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnkit.forecast.data import GAP_METHODS, MISSING_METHODS
+from rnnkit.forecast.data import GAP_METHODS, MISSING_METHODS, SeriesSet, load_series
 from rnnkit.forecast.forecaster import ForecastConfig, Forecaster, _choice, _positive
 from rnnkit.forecast.forecaster import load as load_forecaster_estimator
 from rnnkit.forecast.models import ForecastModel
@@ -65,6 +65,12 @@ class TrainCommand(ForecastConfig):
         _choice("gaps", self.gaps, GAP_METHODS)
         if self.model == "segrnn" and (self.past or self.future or self.calendar):
             raise ValueError("--model segrnn uses no covariates; drop --past/--future/--calendar or use --model rnn|ar")
+
+
+def _load(cfg: TrainCommand) -> SeriesSet:
+    """The series a train command reads (its --csv with its column flags); benchmarks/forecast_ema_curve.py uses it."""
+    data = {k: getattr(cfg, k) for k in ("time_col", "id_col", "past", "future", "calendar", "missing", "gaps")}
+    return load_series(cfg.csv, cfg.target, **data)
 
 
 def _write(out: Path, metrics: dict, config: Any) -> None:

@@ -276,6 +276,7 @@ class Forecaster:
             "protocol": cfg.protocol,
             "units": "scaled" if cfg.protocol == "ltsf" else "data",
             "model": cfg.model,
+            "ensemble": len(getattr(self.network, "members", [self.network])),  # members trained (>= --ensemble)
             "kept": choice.get("kept", "model"),
             "lookback": prep.lookback,
             "horizon": prep.horizon,
