@@ -385,7 +385,8 @@ class Forecaster:
             _positive("stride", stride)
         stride = stride or model.horizon
         prep = self._prepared(data)
-        earliest = [0 if in_sample else _first_out_of_sample(s, model) for s in prep.series.series]
+        first = np.array([_first_out_of_sample(s, model) for s in prep.series.series])  # per series
+        earliest = np.zeros_like(first) if in_sample else first
         index = backtest_index([len(s) for s in prep.series.series], model.lookback, model.horizon, windows, stride)
         for k, s in enumerate(prep.series.series):
             room = int(((index[:, 0] == k) & (index[:, 1] >= earliest[k])).sum())
@@ -396,19 +397,11 @@ class Forecaster:
                     f"{where}; use --windows {room} or less, a smaller --stride"
                     + ("" if in_sample else ", or --in_sample true to include in-sample origins")
                 )
-        if in_sample:
-            inside = int(
-                sum(
-                    (index[:, 0] == k) & (index[:, 1] < _first_out_of_sample(s, model))
-                    for k, s in enumerate(prep.series.series)
-                ).sum()
+        inside = int((index[:, 1] < first[index[:, 0]]).sum())  # 0 unless in_sample
+        if inside:
+            log.warning(
+                "%d of the %d backtest origins forecast training rows: their errors are in-sample", inside, len(index)
             )
-            if inside:
-                log.warning(
-                    "%d of the %d backtest origins forecast training rows: their errors are in-sample",
-                    inside,
-                    len(index),
-                )
         level = level or model.meta.get("level", 0.8)
         results, arrays = evaluate(
             model, prep, index=index, level=level, season=model.meta.get("season"), rolling=rolling
