@@ -18,6 +18,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnkit.forecast.timeaxis import CALENDAR_FEATURES, calendar_features, fill_gaps, infer_freq, season_of, time_steps
+
+__all__ = [  # the time-axis helpers live in rnnkit.forecast.timeaxis; importable from here as before
+    "CALENDAR_FEATURES",
+    "GAP_METHODS",
+    "MISSING_METHODS",
+    "Series",
+    "SeriesSet",
+    "calendar_features",
+    "load_series",
+    "read_table",
+    "season_of",
+    "time_steps",
+]
+
 log = logging.getLogger(__name__)
 
 MISSING_METHODS = ("interpolate", "ffill", "zero", "mask", "error")
@@ -27,8 +42,6 @@ error."""
 GAP_METHODS = ("error", "fill")
 """Missing timestamps (a gap in a regular series): an error, or insert the rows as missing values (then handled by
 the missing-value method)."""
-CALENDAR_FEATURES = ("hour", "dayofweek", "dayofmonth", "dayofyear", "month")
-"""Known-future calendar features, each encoded as sin and cos of its phase."""
 
 
 @dataclass
@@ -36,7 +49,7 @@ class Series:
     """One series: its timestamps, targets (NaN where missing) and covariates, all row-aligned."""
 
     id: str
-    time: pd.DatetimeIndex
+    time: pd.Index  # a DatetimeIndex, or int64 step numbers for an integer time column
     target: np.ndarray  # (T, C) float32, NaN only where ``observed`` is False and the method is "mask"
     observed: np.ndarray  # (T, C) bool, False where the target was missing in the file
     past: np.ndarray  # (T, P) float32
@@ -99,131 +112,6 @@ def _check_columns(df: pd.DataFrame, names: Sequence[str], role: str) -> None:
         raise ValueError(f"{role} column(s) {missing} not found; the table has columns {list(df.columns)}")
 
 
-def _infer_freq(time: pd.DatetimeIndex, series_id: str) -> str:
-    """The series' frequency; a clear error naming the first irregular step when there is none."""
-    freq = pd.infer_freq(time) if len(time) >= 3 else None
-    if freq is not None:
-        return freq
-    # Guess the intended frequency from the most common step and point at the first step that breaks it.
-    steps = time[1:] - time[:-1]
-    if len(steps) == 0:
-        raise ValueError(f"series {series_id!r}: need at least 2 timestamps to infer a frequency, got {len(time)}")
-    typical = pd.Series(steps).mode().iloc[0]
-    bad = int(np.argmax(steps != typical))
-    raise ValueError(
-        f"series {series_id!r}: irregular timestamps: expected a step of {typical}, got {steps[bad]} between "
-        f"{time[bad]} and {time[bad + 1]} (rows {bad} and {bad + 1}); pass gaps='fill' (--gaps fill) to insert "
-        "missing timestamps as missing values, or resample the data"
-    )
-
-
-def _fill_gaps(frame: pd.DataFrame, time_col: str, freq: str | None, series_id: str) -> pd.DataFrame:
-    """Insert rows (all values missing) for timestamps absent from a regular grid."""
-    time = pd.DatetimeIndex(frame[time_col])
-    if freq is None:
-        # The step that most consecutive rows agree on; for calendar frequencies try pandas on the longest run.
-        steps = pd.Series(time[1:] - time[:-1])
-        typical = steps.mode().iloc[0]
-        freq = pd.tseries.frequencies.to_offset(typical).freqstr
-    grid = pd.date_range(time[0], time[-1], freq=freq)
-    if not time.isin(grid).all():
-        off = time[~time.isin(grid)][0]
-        raise ValueError(
-            f"series {series_id!r}: timestamp {off} is not on the {freq!r} grid starting at {time[0]}; "
-            "resample the data first"
-        )
-    added = len(grid) - len(time)
-    if added:
-        log.warning("series %r: inserted %d missing timestamps (gaps='fill')", series_id, added)
-    return frame.set_index(time_col).reindex(grid).rename_axis(time_col).reset_index()
-
-
-def season_of(freq: str) -> int:
-    """A natural seasonal period for a pandas frequency: a day of sub-daily steps, a week of days, a year of
-    weeks/months/quarters; 1 when none applies.
-
-    >>> season_of("h"), season_of("15min"), season_of("D"), season_of("MS")
-    (24, 96, 7, 12)
-    """
-    offset = pd.tseries.frequencies.to_offset(freq)
-    name = offset.name
-    if name == "D" and offset.n == 1:  # not a Tick in pandas >= 3
-        return 7
-    if name == "B":
-        return 5
-    if isinstance(offset, pd.tseries.offsets.Tick):
-        step = pd.Timedelta(offset)
-        return max(1, int(pd.Timedelta(days=1) / step)) if step < pd.Timedelta(days=1) else 1
-    if name.startswith("W"):
-        return 52
-    if name.startswith(("M", "BM", "SM")):
-        return 12
-    if name.startswith(("Q", "BQ")):
-        return 4
-    return 1
-
-
-def time_steps(time: pd.DatetimeIndex, freq: str) -> np.ndarray:
-    """Whole steps of ``freq`` from 1970-01-01 to each timestamp (int64): ``steps % cycle`` is a phase that depends
-    on the timestamp alone, not on where a file starts (the hour of day for hourly steps and a cycle of 24).
-
-    Fixed-length steps (hours, minutes, days, weeks) count elapsed time; month, quarter and year steps count
-    calendar months; business days count weekdays.
-
-    >>> time_steps(pd.date_range("2024-01-01 05:00", periods=3, freq="h"), "h") % 24
-    array([5, 6, 7])
-    >>> time_steps(pd.date_range("2024-03-01", periods=2, freq="MS"), "MS") % 12  # March, April
-    array([2, 3])
-    """
-    offset = pd.tseries.frequencies.to_offset(freq)
-    name, n = offset.name, offset.n
-    naive = time.tz_localize(None) if time.tz is not None else time
-    if name.startswith(("M", "BM", "Q", "BQ", "Y", "BY", "A", "BA")):  # calendar months ("min" is lower case)
-        months = (naive.year - 1970) * 12 + naive.month - 1
-        per = 12 if name.startswith(("Y", "BY", "A", "BA")) else 3 if name.startswith(("Q", "BQ")) else 1
-        return np.asarray(months // (per * n), np.int64)
-    if name == "B":
-        days = naive.values.astype("datetime64[D]")
-        return np.busday_count(np.datetime64("1970-01-01", "D"), days).astype(np.int64) // n
-    step = None
-    if name.startswith("W"):
-        step = pd.Timedelta(days=7 * n)
-    elif name == "D":  # not a Tick in pandas >= 3
-        step = pd.Timedelta(days=n)
-    elif isinstance(offset, pd.tseries.offsets.Tick):
-        step = pd.Timedelta(offset)
-    if step is not None:
-        return np.asarray((naive - pd.Timestamp("1970-01-01")) // step, np.int64)
-    raise ValueError(f"cannot count steps of frequency {freq!r} for a cycle; use --cycle 0")
-
-
-def calendar_features(time: pd.DatetimeIndex, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Sin/cos encodings of calendar fields, known in advance for any future timestamp.
-
-    >>> x, cols = calendar_features(pd.date_range("2024-01-01", periods=3, freq="h"), ["hour"])
-    >>> x.shape, cols
-    ((3, 2), ['hour_sin', 'hour_cos'])
-    """
-    periods = {"hour": 24, "dayofweek": 7, "dayofmonth": 31, "dayofyear": 366, "month": 12}
-    cols, out = [], []
-    for name in names:
-        if name not in periods:
-            raise ValueError(f"unknown calendar feature {name!r}; expected some of {list(CALENDAR_FEATURES)}")
-        value = {
-            "hour": time.hour,
-            "dayofweek": time.dayofweek,
-            "dayofmonth": time.day - 1,
-            "dayofyear": time.dayofyear - 1,
-            "month": time.month - 1,
-        }[name]
-        phase = 2 * np.pi * np.asarray(value, dtype=np.float64) / periods[name]
-        out += [np.sin(phase), np.cos(phase)]
-        cols += [f"{name}_sin", f"{name}_cos"]
-    if not out:
-        return np.zeros((len(time), 0), np.float32), []
-    return np.stack(out, axis=1).astype(np.float32), cols
-
-
 def _fill(values: pd.DataFrame, method: str) -> pd.DataFrame:
     if method == "interpolate":
         return values.interpolate(method="linear", limit_direction="both")
@@ -232,6 +120,144 @@ def _fill(values: pd.DataFrame, method: str) -> pd.DataFrame:
     if method == "zero":
         return values.fillna(0.0)
     return values  # "mask": kept as NaN, the observed mask says where
+
+
+@dataclass
+class _Roles:
+    """The columns of a table by role, checked against the table."""
+
+    time: str
+    targets: list[str]
+    past: list[str]
+    future: list[str]
+    calendar: list[str]
+    id: str | None
+
+    @property
+    def values(self) -> list[str]:
+        return self.targets + self.past + self.future
+
+
+def _roles(
+    df: pd.DataFrame,
+    target: str | Sequence[str],
+    time_col: str | None,
+    past: str | Sequence[str] | None,
+    future: str | Sequence[str] | None,
+    calendar: str | Sequence[str] | None,
+    id_col: str | None,
+) -> _Roles:
+    if df.shape[1] == 0:
+        raise ValueError("the table has no columns")
+    r = _Roles(
+        time=time_col or str(df.columns[0]),
+        targets=_split_names(target),
+        past=_split_names(past),
+        future=_split_names(future),
+        calendar=_split_names(calendar),
+        id=id_col,
+    )
+    if not r.targets:
+        raise ValueError("expected at least one target column (--target COL[,COL]), got none")
+    _check_columns(df, [r.time], "time")
+    _check_columns(df, r.targets, "target")
+    _check_columns(df, r.past, "past covariate")
+    _check_columns(df, r.future, "future covariate")
+    if r.id is not None:
+        _check_columns(df, [r.id], "id")
+    roles = r.values
+    special = {r.time} | ({r.id} if r.id is not None else set())
+    overlap = sorted({c for c in roles if roles.count(c) > 1} | (special & set(roles)))
+    if overlap:
+        raise ValueError(f"column(s) {overlap} given more than one role (time/id/target/past/future)")
+    for col in roles:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            raise ValueError(f"column {col!r} must be numeric, got dtype {df[col].dtype}")
+        values = df[col].to_numpy(np.float64)
+        if np.isinf(values).any():
+            row = int(np.argmax(np.isinf(values)))
+            raise ValueError(
+                f"column {col!r} holds an infinite value ({values[row]}) at row {row} (counting data rows from 0); "
+                "replace it with a number, or leave the cell empty to treat it as missing"
+            )
+    return r
+
+
+def _parse_time(df: pd.DataFrame, time_col: str) -> None:
+    """Dates stay dates, integers stay integers (step numbers: never nanoseconds since 1970), the rest is parsed."""
+    col = df[time_col]
+    if pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        df[time_col] = col.astype(np.int64)
+        return
+    try:
+        df[time_col] = pd.to_datetime(col)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"time column {time_col!r} could not be parsed as dates or integer steps: {err}") from None
+    if df[time_col].isna().any():
+        row = int(np.argmax(df[time_col].isna().to_numpy()))
+        raise ValueError(f"time column {time_col!r} has a missing timestamp at row {row}")
+
+
+def _time_index(values: pd.Series) -> pd.Index:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.DatetimeIndex(values)
+    return pd.Index(values.to_numpy(np.int64))
+
+
+def _check_order(time: pd.Index, sid: str) -> None:
+    dup = time.duplicated()
+    if dup.any():
+        first = time[dup][0]
+        rows = np.flatnonzero(time == first)[:2].tolist()
+        raise ValueError(f"series {sid!r}: duplicate timestamp {first} (rows {rows} of the series)")
+    if not time.is_monotonic_increasing:
+        bad = int(np.argmax(time[1:] < time[:-1]))
+        raise ValueError(
+            f"series {sid!r}: timestamps must increase, got {time[bad + 1]} after {time[bad]} (row {bad + 1})"
+        )
+
+
+def _targets(frame: pd.DataFrame, r: _Roles, time: pd.Index, sid: str, missing: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Targets with missing values handled by ``missing``, and where they were observed (T, C)."""
+    y = frame[r.targets].astype("float64")
+    observed = y.notna().to_numpy()
+    if not observed.all() and missing == "error":
+        col = r.targets[int(np.argmax((~observed).any(axis=0)))]
+        row = int(np.argmax((~observed).any(axis=1)))
+        raise ValueError(
+            f"series {sid!r}: target {col!r} has {int((~observed).sum())} missing value(s), first at "
+            f"{time[row]}; choose missing='interpolate'|'ffill'|'zero'|'mask' (--missing)"
+        )
+    if (~observed).all(axis=0).any():
+        col = r.targets[int(np.argmax((~observed).all(axis=0)))]
+        raise ValueError(f"series {sid!r}: target {col!r} has no observed value")
+    return _fill(y, missing), observed
+
+
+def _one_series(frame: pd.DataFrame, r: _Roles, sid: str, missing: str, gaps: str) -> Series:
+    """One series from its rows: order checked, gaps filled (``gaps="fill"``), missing values handled."""
+    if r.id is not None:
+        frame = frame.sort_values(r.time, kind="stable")
+    _check_order(_time_index(frame[r.time]), sid)
+    frame = frame[[r.time, *r.values]]
+    if gaps == "fill":
+        frame = fill_gaps(frame, r.time, sid)
+    time = _time_index(frame[r.time])
+    y, observed = _targets(frame, r, time, sid, missing)
+    cov = frame[r.past + r.future].astype("float64")
+    if cov.isna().all(axis=0).any():
+        col = cov.columns[int(np.argmax(cov.isna().all(axis=0).to_numpy()))]
+        raise ValueError(f"series {sid!r}: covariate {col!r} has no observed value")
+    cov = _fill(cov, "interpolate")
+    cal_x, _ = calendar_features(time, r.calendar)
+    return Series(
+        id=sid,
+        time=time,
+        target=y.to_numpy(np.float32),
+        observed=observed,
+        past=cov[r.past].to_numpy(np.float32),
+        future=np.concatenate([cov[r.future].to_numpy(np.float32), cal_x], axis=1),
+    )
 
 
 def load_series(
@@ -248,121 +274,61 @@ def load_series(
 ) -> SeriesSet:
     """Read and validate a table of one or several series.
 
-    ``time_col`` None takes the first column. Duplicate timestamps (within a series) and irregular ones raise a
-    ValueError naming the first offending rows; ``gaps="fill"`` inserts absent timestamps as missing values instead.
-    Missing target values are counted, logged and handled by ``missing`` (see :data:`MISSING_METHODS`); missing
-    covariates are always interpolated (a model input needs a value), and reported.
+    ``time_col`` None takes the first column; it holds dates, or integers (0, 1, 2, ...) read as step numbers
+    (frequency ``"step"``). Duplicate timestamps (within a series) and irregular ones raise a ValueError naming the
+    first offending rows; ``gaps="fill"`` inserts absent timestamps as missing values instead. An infinite value
+    is an error naming its row. Missing target values are counted, logged and handled by ``missing`` (see
+    :data:`MISSING_METHODS`); missing covariates are always interpolated (a model input needs a value), and
+    reported.
 
     >>> df = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=4, freq="D"), "y": [1.0, None, 3.0, 4.0]})
     >>> s = load_series(df, "y", time_col="t")
     >>> s.freq, s.series[0].target[:, 0].tolist(), s.missing_report
     ('D', [1.0, 2.0, 3.0, 4.0], {'y': 1})
+    >>> load_series(pd.DataFrame({"t": [0, 1, 2], "y": [5.0, 6.0, 7.0]}), "y").freq  # integer steps
+    'step'
     """
     if missing not in MISSING_METHODS:
         raise ValueError(f"missing must be one of {list(MISSING_METHODS)}, got {missing!r}")
     if gaps not in GAP_METHODS:
         raise ValueError(f"gaps must be one of {list(GAP_METHODS)}, got {gaps!r}")
     df = read_table(source)
-    if df.shape[1] == 0:
-        raise ValueError("the table has no columns")
-    time_col = time_col or str(df.columns[0])
-    targets, past_cols, future_cols = _split_names(target), _split_names(past), _split_names(future)
-    cal = _split_names(calendar)
-    if not targets:
-        raise ValueError("expected at least one target column (--target COL[,COL]), got none")
-    _check_columns(df, [time_col], "time")
-    _check_columns(df, targets, "target")
-    _check_columns(df, past_cols, "past covariate")
-    _check_columns(df, future_cols, "future covariate")
-    if id_col is not None:
-        _check_columns(df, [id_col], "id")
-    roles = targets + past_cols + future_cols
-    special = {time_col} | ({id_col} if id_col is not None else set())
-    overlap = sorted({c for c in roles if roles.count(c) > 1} | (special & set(roles)))
-    if overlap:
-        raise ValueError(f"column(s) {overlap} given more than one role (time/id/target/past/future)")
-    for col in roles:
-        if not pd.api.types.is_numeric_dtype(df[col]):
-            raise ValueError(f"column {col!r} must be numeric, got dtype {df[col].dtype}")
-    try:
-        df[time_col] = pd.to_datetime(df[time_col])
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"time column {time_col!r} could not be parsed as dates: {err}") from None
-    if df[time_col].isna().any():
-        row = int(np.argmax(df[time_col].isna().to_numpy()))
-        raise ValueError(f"time column {time_col!r} has a missing timestamp at row {row}")
-
-    groups = [("0", df)] if id_col is None else [(str(k), g) for k, g in df.groupby(id_col, sort=False)]
-    report: dict[str, int] = {}
+    r = _roles(df, target, time_col, past, future, calendar, id_col)
+    _parse_time(df, r.time)
+    groups = [("0", df)] if r.id is None else [(str(k), g) for k, g in df.groupby(r.id, sort=False)]
     series, freq = [], ""
-    cal_cols: list[str] = []
     for sid, frame in groups:
-        frame = frame.sort_values(time_col, kind="stable") if id_col is not None else frame
-        time = pd.DatetimeIndex(frame[time_col])
-        dup = time.duplicated()
-        if dup.any():
-            first = time[dup][0]
-            rows = np.flatnonzero(time == first)[:2].tolist()
-            raise ValueError(f"series {sid!r}: duplicate timestamp {first} (rows {rows} of the series)")
-        if not time.is_monotonic_increasing:
-            bad = int(np.argmax(time[1:] < time[:-1]))
-            raise ValueError(
-                f"series {sid!r}: timestamps must increase, got {time[bad + 1]} after {time[bad]} (row {bad + 1})"
-            )
-        frame = frame[[time_col, *roles]]
-        if gaps == "fill":
-            frame = _fill_gaps(frame, time_col, pd.infer_freq(time) if len(time) >= 3 else None, sid)
-            time = pd.DatetimeIndex(frame[time_col])
-        this_freq = _infer_freq(time, sid)
+        s = _one_series(frame, r, sid, missing, gaps)
+        this_freq = infer_freq(s.time, sid)
         if freq and this_freq != freq:
             raise ValueError(f"series {sid!r} has frequency {this_freq!r} but the first series has {freq!r}")
         freq = this_freq
-        for col in roles:
-            n = int(frame[col].isna().sum())
-            if n:
-                report[col] = report.get(col, 0) + n
-        y = frame[targets].astype("float64")
-        observed = y.notna().to_numpy()
-        if not observed.all() and missing == "error":
-            col = targets[int(np.argmax((~observed).any(axis=0)))]
-            row = int(np.argmax((~observed).any(axis=1)))
-            raise ValueError(
-                f"series {sid!r}: target {col!r} has {int((~observed).sum())} missing value(s), first at "
-                f"{time[row]}; choose missing='interpolate'|'ffill'|'zero'|'mask' (--missing)"
-            )
-        if (~observed).all(axis=0).any():
-            col = targets[int(np.argmax((~observed).all(axis=0)))]
-            raise ValueError(f"series {sid!r}: target {col!r} has no observed value")
-        y = _fill(y, missing)
-        cov = frame[past_cols + future_cols].astype("float64")
-        if cov.isna().all(axis=0).any():
-            col = cov.columns[int(np.argmax(cov.isna().all(axis=0).to_numpy()))]
-            raise ValueError(f"series {sid!r}: covariate {col!r} has no observed value")
-        cov = _fill(cov, "interpolate")
-        cal_x, cal_cols = calendar_features(time, cal)
-        fut = np.concatenate([cov[future_cols].to_numpy(np.float32), cal_x], axis=1)
-        series.append(
-            Series(
-                id=sid,
-                time=time,
-                target=y.to_numpy(np.float32),
-                observed=observed,
-                past=cov[past_cols].to_numpy(np.float32),
-                future=fut,
-            )
-        )
-    for col, n in report.items():
-        how = missing if col in targets else "interpolate"
-        log.warning("column %r: %d missing value(s), handled by %r", col, n, how)
+        series.append(s)
+    report = _missing_report(df, r, missing, gaps, series)
+    _, cal_cols = calendar_features(series[0].time[:1], r.calendar)
     return SeriesSet(
         series=series,
-        targets=targets,
-        past=past_cols,
-        future=future_cols + cal_cols,
-        calendar=cal,
+        targets=r.targets,
+        past=r.past,
+        future=r.future + cal_cols,
+        calendar=r.calendar,
         freq=freq,
-        time_col=time_col,
-        id_col=id_col,
+        time_col=r.time,
+        id_col=r.id,
         missing=missing,
         missing_report=report,
     )
+
+
+def _missing_report(df: pd.DataFrame, r: _Roles, missing: str, gaps: str, series: list[Series]) -> dict[str, int]:
+    """Missing values per column (inserted timestamps count as missing in every column), logged as warnings."""
+    report: dict[str, int] = {}
+    inserted = sum(len(s) for s in series) - len(df) if gaps == "fill" else 0
+    for col in r.values:
+        n = int(df[col].isna().sum()) + inserted
+        if n:
+            report[col] = n
+            log.warning(
+                "column %r: %d missing value(s), handled by %r", col, n, missing if col in r.targets else "interpolate"
+            )
+    return report

@@ -23,9 +23,18 @@ from torch import nn
 from rnnkit.forecast.baselines import LinearForecaster, naive, seasonal_naive
 from rnnkit.forecast.data import SeriesSet, calendar_features, time_steps
 from rnnkit.forecast.metrics import coverage, naive_scale, point_metrics
-from rnnkit.forecast.models import Forecaster
+from rnnkit.forecast.models import ForecastModel
 from rnnkit.forecast.scale import StandardScaler
-from rnnkit.forecast.windows import Borders, WindowData, WindowLoader, build_window_data, split_borders, split_index
+from rnnkit.forecast.timeaxis import future_times
+from rnnkit.forecast.windows import (
+    Borders,
+    WindowData,
+    WindowLoader,
+    build_window_data,
+    split_borders,
+    split_index,
+    window_starts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +94,16 @@ def prepare(
         need = lookback + horizon
         if len(s) < need:
             raise ValueError(f"series {s.id!r} has {len(s)} rows, fewer than lookback + horizon = {need}")
-        borders.append(
-            split_borders(len(s), lookback, name=name, ett=protocol == "ltsf", val_frac=val_frac, test_frac=test_frac)
-        )
+        n_train = int(len(s) * (1 - val_frac - test_frac))
+        if protocol == "holdout" and 0 < n_train < need:
+            raise ValueError(_no_window("training", s.id, n_train, lookback, horizon))
+        b = split_borders(len(s), lookback, name=name, ett=protocol == "ltsf", val_frac=val_frac, test_frac=test_frac)
+        for split, frac in (("train", None), ("val", val_frac), ("test", test_frac)):
+            start, stop = b[split]
+            rows = stop - start - (0 if split == "train" else lookback)  # rows whose values are forecast
+            if (frac is None or rows > 0) and not len(window_starts(start, stop, lookback, horizon)):
+                raise ValueError(_no_window(split, s.id, rows, lookback, horizon, frac))
+        borders.append(b)
     if scaler is None:
         train_rows = {
             s.id: np.where(s.observed, s.target, np.nan)[: b["train"][1]] for s, b in zip(series.series, borders)
@@ -95,6 +111,26 @@ def prepare(
         scaler = StandardScaler().fit(train_rows)
     data = build_window_data(series.series, scaler, series.freq)
     return Prepared(series, scaler, borders, data, lookback, horizon, protocol)
+
+
+def _no_window(split: str, sid: str, rows: int, lookback: int, horizon: int, frac: float | None = None) -> str:
+    """Why no window fits in a split, and what would."""
+    name = {"train": "training", "val": "validation"}.get(split, split)
+    if name == "training":
+        fix = (
+            f"use --lookback {rows - horizon} or less"
+            if rows > horizon
+            else f"use --horizon {rows - 1} or less and a shorter --lookback, or smaller --val_frac/--test_frac"
+        )
+        return (
+            f"no training window fits: the training split of series {sid!r} has {rows} rows, fewer than "
+            f"lookback {lookback} + horizon {horizon} = {lookback + horizon}; {fix}"
+        )
+    flag = "--val_frac" if split == "val" else "--test_frac"
+    return (
+        f"no {name} window fits: the {name} split of series {sid!r} has {rows} rows, fewer than the horizon "
+        f"{horizon}; use --horizon {rows} or less, or a larger {flag} (now {frac})"
+    )
 
 
 def model_meta(prep: Prepared, **extra: Any) -> dict:
@@ -116,7 +152,7 @@ def model_meta(prep: Prepared, **extra: Any) -> dict:
 
 
 def train(
-    model: Forecaster,
+    model: ForecastModel,
     prep: Prepared,
     config: Any,
     *,
@@ -140,13 +176,13 @@ def train(
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
             params = m(batch)
-            head = model.head  # the Forecaster's (m may be a DDP wrapper around it)
+            head = model.head  # the ForecastModel's (m may be a DDP wrapper around it)
             loss_sum += float(head.loss(params, batch["y"], batch["y_mask"])) * len(batch["x"])
             mask = batch["y_mask"].to(params.dtype)
             se += float((((head.point(params) - batch["y"]) ** 2) * mask).sum())
             count += float(mask.sum())
             n += len(batch["x"])
-        return {"val_loss": loss_sum / n, "val_mse": se / max(count, 1.0)}
+        return {"val_loss": loss_sum / n, "val_mse": se / max(count, 1.0), "n": n}  # n: ranks weigh by it
 
     train_loader = prep.loader("train", config.batch_size, shuffle=True, seed=config.seed)
     val_index = prep.index("val")
@@ -156,7 +192,7 @@ def train(
 
 
 @torch.no_grad()
-def predict_params(model: Forecaster, data: WindowData, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_params(model: ForecastModel, data: WindowData, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Head parameters (N, H, C, K) in scaled units for the windows ``index`` (model in eval mode)."""
     model.eval()
     device = next(model.parameters()).device
@@ -168,7 +204,7 @@ def predict_params(model: Forecaster, data: WindowData, index: np.ndarray, batch
     return np.concatenate(out)
 
 
-def interval(model: Forecaster, params: torch.Tensor, level: float) -> tuple[np.ndarray, np.ndarray]:
+def interval(model: ForecastModel, params: torch.Tensor, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Central ``level`` interval (lo, hi), each (..., H, C), from head parameters (..., H, C, K).
 
     When the model was calibrated at this level (``meta["interval_calibration"]``, see :func:`calibrate`), both
@@ -181,13 +217,13 @@ def interval(model: Forecaster, params: torch.Tensor, level: float) -> tuple[np.
     return lo, hi
 
 
-def _bounds(model: Forecaster, params: torch.Tensor, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(model: ForecastModel, params: torch.Tensor, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The head's own (uncalibrated) central ``level`` interval and median: (lo, mid, hi), each (..., H, C)."""
     q = model.head.quantile
     return q(params, (1 - level) / 2).numpy(), q(params, 0.5).numpy(), q(params, (1 + level) / 2).numpy()
 
 
-def calibrate(model: Forecaster, prep: Prepared, level: float, split: str = "val") -> float:
+def calibrate(model: ForecastModel, prep: Prepared, level: float, split: str = "val") -> float:
     """Factor that widens (> 1) or narrows (< 1) the model's ``level`` intervals around their median so that they
     cover ``level`` of the ``split`` (validation) truths: split-conformal scaling, fitted without test data.
 
@@ -210,7 +246,7 @@ def calibrate(model: Forecaster, prep: Prepared, level: float, split: str = "val
     return scale
 
 
-def _conformity(model: Forecaster, params: torch.Tensor, y: np.ndarray, level: float) -> np.ndarray:
+def _conformity(model: ForecastModel, params: torch.Tensor, y: np.ndarray, level: float) -> np.ndarray:
     """How far each truth lies out of the model's own (uncalibrated) ``level`` interval, relative to its half-width:
     <= 1 inside, > 1 outside; scaling both half-widths by s covers the truths with score <= s. (N, H, C)."""
     lo, mid, hi = _bounds(model, params, level)
@@ -218,7 +254,7 @@ def _conformity(model: Forecaster, params: torch.Tensor, y: np.ndarray, level: f
     return np.maximum((mid - y) / np.maximum(mid - lo, eps), (y - mid) / np.maximum(hi - mid, eps))
 
 
-def rolling_scales(model: Forecaster, prep: Prepared, index: np.ndarray, level: float, window: int) -> np.ndarray:
+def rolling_scales(model: ForecastModel, prep: Prepared, index: np.ndarray, level: float, window: int) -> np.ndarray:
     """Per-window interval factors (N,) by rolling split-conformal calibration (as darts' conformal models do).
 
     The factor of a window is the ``level`` quantile of the conformity scores of the last ``window`` windows of the
@@ -266,7 +302,7 @@ def _windows(prep: Prepared, index: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def evaluate(
-    model: Forecaster | None,
+    model: ForecastModel | None,
     prep: Prepared,
     split: str = "test",
     *,
@@ -341,7 +377,17 @@ def evaluate(
     return results, arrays
 
 
-def future_frame(model: Forecaster, series: SeriesSet, *, level: float = 0.8) -> pd.DataFrame:
+def _short(value: Any) -> float:
+    """A float32 result as the shortest decimal that reads back as the same float32: 440.57886, not the
+    440.578857421875 that its float64 widening prints (the model computes in float32; more digits are noise).
+
+    >>> _short(np.float32(440.57886))
+    440.57886
+    """
+    return float(str(np.float32(value)))
+
+
+def future_frame(model: ForecastModel, series: SeriesSet, *, level: float = 0.8) -> pd.DataFrame:
     """Forecast the H steps after the end of every series: one row per (series, step) and target, data units.
 
     Columns: ``id`` (when the data has several series), the time column, ``target``, ``forecast`` and, for
@@ -356,8 +402,7 @@ def future_frame(model: Forecaster, series: SeriesSet, *, level: float = 0.8) ->
     for s in series.series:
         if len(s) < L:
             raise ValueError(f"series {s.id!r} has {len(s)} rows; the model needs the last {L} (--lookback)")
-        offset = pd.tseries.frequencies.to_offset(meta["freq"])
-        times = pd.date_range(s.time[-1] + offset, periods=H, freq=offset)
+        times = future_times(s.time[-1], meta["freq"], H)
         if model.num_future:
             user_f = len(meta["future"])
             if user_f:
@@ -390,9 +435,9 @@ def future_frame(model: Forecaster, series: SeriesSet, *, level: float = 0.8) ->
                 lo, hi = (scaler.inverse(s.id, a[0]) for a in interval(model, params, level))
         for c, name in enumerate(meta["targets"]):
             for h in range(H):
-                row = {"id": s.id, meta["time_col"]: times[h], "target": name, "forecast": float(f[h, c])}
+                row = {"id": s.id, meta["time_col"]: times[h], "target": name, "forecast": _short(f[h, c])}
                 if model.head.intervals:
-                    row["lo"], row["hi"] = float(lo[h, c]), float(hi[h, c])
+                    row["lo"], row["hi"] = _short(lo[h, c]), _short(hi[h, c])
                 rows.append(row)
     df = pd.DataFrame(rows)
     return df if len(series.series) > 1 else df.drop(columns="id")

@@ -111,7 +111,7 @@ class WindowData:
     def gather(self, series: np.ndarray, starts: np.ndarray, lookback: int, horizon: int) -> dict[str, Tensor]:
         """Batch of windows: ``x`` (B, L, C), ``x_mask`` (B, L, C), ``past`` (B, L, P), ``future`` (B, L+H, F),
         ``y`` (B, H, C), ``y_mask`` (B, H, C) and, when the time steps are known, ``t`` (B,) the step of each
-        window's first row (its phase in a cycle: :class:`~rnnkit.forecast.models.Forecaster` ``cycle``)."""
+        window's first row (its phase in a cycle: :class:`~rnnkit.forecast.models.ForecastModel` ``cycle``)."""
         g = self.offsets[series] + starts  # (B,)
         rows_in = g[:, None] + np.arange(lookback)  # (B, L)
         rows_out = g[:, None] + lookback + np.arange(horizon)  # (B, H)
@@ -132,7 +132,15 @@ class WindowData:
 class WindowLoader:
     """Iterable of window batches (dicts of tensors), gathered with NumPy fancy indexing (no per-item Python).
 
-    ``index`` is (n, 2): series number and first row (within that series) of each window.
+    ``index`` is (n, 2): series number and first row (within that series) of each window. With ``shuffle`` the
+    order of an epoch depends only on (``seed``, epoch) (the trainer calls :meth:`set_epoch`), so a resumed run
+    sees the same batches as an uninterrupted one; under torchrun each process takes every world_size-th window
+    of that order (its shard).
+
+    >>> import numpy as np
+    >>> loader = WindowLoader(None, np.zeros((10, 2), np.int64), 3, 2, 4, shuffle=True)  # type: ignore[arg-type]
+    >>> loader.set_epoch(1); a = loader._order(); loader.set_epoch(1); bool((a == loader._order()).all())
+    True
     """
 
     def __init__(
@@ -149,14 +157,24 @@ class WindowLoader:
         if len(index) == 0:
             raise ValueError(f"no window of look-back {lookback} + horizon {horizon} fits in this split")
         self.data, self.index, self.lookback, self.horizon = data, index, lookback, horizon
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self._rng = np.random.default_rng(seed)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _order(self) -> np.ndarray:
+        from rnnkit.train.distributed import rank, world_size
+
+        n = len(self.index)
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.shuffle else np.arange(n)
+        return order[rank() :: world_size()] if self.shuffle else order  # training shards; evaluation sees all
 
     def __len__(self) -> int:
-        return -(-len(self.index) // self.batch_size)
+        return -(-len(self._order()) // self.batch_size)
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:
-        order = self._rng.permutation(len(self.index)) if self.shuffle else np.arange(len(self.index))
+        order = self._order()
         for i in range(0, len(order), self.batch_size):
             idx = self.index[order[i : i + self.batch_size]]
             yield self.data.gather(idx[:, 0], idx[:, 1], self.lookback, self.horizon)

@@ -156,3 +156,43 @@ class GRUCell(torch.nn.GRUCell):
     def step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         h = super().forward(x, state[0])  # (B, H)
         return h, (h,)
+
+
+# The gate arithmetic of one step, from the two projections, for code that computes the projections itself
+# (forecasting's SegRNN decoder shares one input projection among many states). The equations are the ones at the
+# top of this module; the projections broadcast against each other and against the state.
+
+
+def rnn_state(gi: Tensor, gh: Tensor, nonlinearity: str = "tanh") -> Tensor:
+    """An Elman cell's new state ``act(gi + gh)`` from ``gi = W_ih x + b_ih`` and ``gh = W_hh h + b_hh`` (..., H)."""
+    return torch.tanh(gi + gh) if nonlinearity == "tanh" else torch.relu(gi + gh)
+
+
+def lstm_state(gi: Tensor, gh: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """An LSTM's new ``(h, c)`` from ``gi = W_ih x + b_ih``, ``gh = W_hh h + b_hh`` (..., 4H, gates i, f, g, o) and
+    ``c`` (..., H).
+
+    >>> cell, x, h, c = torch.nn.LSTMCell(3, 4), torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    >>> ours = lstm_state(x @ cell.weight_ih.T + cell.bias_ih, h @ cell.weight_hh.T + cell.bias_hh, c)
+    >>> all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ours, cell(x, (h, c))))
+    True
+    """
+    i, f, g, o = (gi + gh).chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def gru_state(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
+    """A GRU's new state from ``gi = W_ih x + b_ih``, ``gh = W_hh h + b_hh`` (..., 3H, gates r, z, n) and ``h``
+    (..., H); the reset gate scales the recurrent part of n, its bias included.
+
+    >>> cell, x, h = torch.nn.GRUCell(3, 4), torch.randn(2, 3), torch.randn(2, 4)
+    >>> ours = gru_state(x @ cell.weight_ih.T + cell.bias_ih, h @ cell.weight_hh.T + cell.bias_hh, h)
+    >>> torch.allclose(ours, cell(x, h), atol=1e-6)
+    True
+    """
+    i_r, i_z, i_n = gi.chunk(3, dim=-1)
+    h_r, h_z, h_n = gh.chunk(3, dim=-1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return n + z * (h - n)  # (1 - z) * n + z * h
