@@ -7,6 +7,7 @@ from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.dropout import Dropout, dropout
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.recurrent import Recurrent
+from rnnkit.nn.registry import cell_names, describe_cells, make_layer, register_cell
 
 __all__ = [
     "GRU",
@@ -19,5 +20,9 @@ __all__ = [
     "RNNCell",
     "Recurrent",
     "RecurrentBase",
+    "cell_names",
+    "describe_cells",
     "dropout",
+    "make_layer",
+    "register_cell",
 ]
