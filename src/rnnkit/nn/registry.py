@@ -116,7 +116,9 @@ def make_layer(
         allowed = set(inspect.signature(Recurrent).parameters) - {"cell", *shape}
         unknown = set(options) - allowed
         if unknown:
-            raise TypeError(f"make_layer: a cell object takes no options besides {sorted(allowed)}, got {sorted(unknown)}")
+            raise TypeError(
+                f"make_layer: a cell object takes no options besides {sorted(allowed)}, got {sorted(unknown)}"
+            )
         return Recurrent(cell, **shape, **options)
     raise TypeError(
         "make_layer: expected a registered cell name, a Cell object (input_size, output_size, initial_state, step) "
