@@ -88,7 +88,9 @@ def make_layer(
     >>> tuple(y.shape), tuple(h.shape)
     ((2, 5, 8), (2, 2, 8))
     """
-    shape = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, dropout=dropout)
+    shape: dict[str, Any] = dict(
+        num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, dropout=dropout
+    )
     if isinstance(cell, str):
         if cell not in _REGISTRY:
             raise ValueError(f"make_layer: unknown cell {cell!r}; expected one of {', '.join(_REGISTRY)}")
