@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 
@@ -101,11 +101,11 @@ def make_layer(
             return cell(input_size, hidden_size, **shape, **options)
         if issubclass(cell, nn.Module):
             make_cell = options.pop("make_cell", None)
-            first = cell(input_size, hidden_size, **options)
+            first = cast(Cell, cell(input_size, hidden_size, **options))
             if make_cell is None and not hasattr(first, "clone"):
 
                 def make_cell(n: int) -> Cell:
-                    return cell(n, hidden_size, **options)  # type: ignore[no-any-return]
+                    return cast(Cell, cell(n, hidden_size, **options))
 
             return Recurrent(first, make_cell=make_cell, **shape)
         raise TypeError(f"make_layer: expected a cell name, a cell or a layer class, got the class {cell.__name__}")
