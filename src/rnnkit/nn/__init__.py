@@ -6,6 +6,7 @@ from rnnkit.nn.base import RecurrentBase
 from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.dropout import Dropout, dropout
 from rnnkit.nn.layers import GRU, LSTM, RNN
+from rnnkit.nn.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.registry import cell_names, describe_cells, make_layer, register_cell
 
@@ -17,6 +18,10 @@ __all__ = [
     "Dropout",
     "GRUCell",
     "LSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "RNNCell",
     "Recurrent",
     "RecurrentBase",

@@ -130,10 +130,13 @@ def make_layer(
 
 def _register_builtins() -> None:
     from rnnkit.nn.layers import GRU, LSTM, RNN
+    from rnnkit.nn.minimal import MinGRU, MinLSTM
 
     register_cell("rnn", RNN, "torch.nn.RNN drop-in (fused kernel)")
     register_cell("lstm", LSTM, "torch.nn.LSTM drop-in (fused kernel)")
     register_cell("gru", GRU, "torch.nn.GRU drop-in (fused kernel)")
+    register_cell("mingru", MinGRU, "minGRU (Feng et al. 2024), gates from x only, trained as a scan over time")
+    register_cell("minlstm", MinLSTM, "minLSTM (Feng et al. 2024), gates from x only, trained as a scan over time")
 
 
 _register_builtins()
