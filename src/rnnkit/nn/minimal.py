@@ -96,7 +96,6 @@ class _MinRNN(RecurrentBase):
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         self.scan = scan  # a run-time choice, not saved
         gates = _COEFFICIENTS[self.kind][0] * hidden_size
-        factory = {"device": device, "dtype": dtype}
         for layer in range(num_layers):
             size = input_size if layer == 0 else self.num_directions * hidden_size
             for d in range(self.num_directions):
