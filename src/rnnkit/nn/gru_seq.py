@@ -54,7 +54,7 @@ def gru_reference(gx: Tensor, h: Tensor, w_hh: Tensor, *args: Any, zones: Tensor
     """The step loop in plain autograd: gx (T, B, 3H) -> y (T, B, H), h_T. ``zones`` (T, B, H) or None."""
     ys = []
     for t in range(gx.shape[0]):
-        h = gru_step(gx[t], h, w_hh, *args, zone=None if zones is None else zones[t])
+        h = gru_step(gx[t], h, w_hh, *args, zone=None if zones is None else zones[t])  # type: ignore[misc]
         ys.append(h)
     return torch.stack(ys), h
 
@@ -76,7 +76,7 @@ class GRUSequence(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor]:
         T, B, G = gx.shape
         H = G // 3
-        new = {"dtype": gx.dtype, "device": gx.device}
+        new: dict[str, Any] = {"dtype": gx.dtype, "device": gx.device}
         y = torch.empty(T, B, H, **new)
         act = torch.empty(T, B, G, **new)  # r, z, n
         a_n = torch.empty(T, B, H, **new)  # the recurrent part of n, after layer norm and bias
@@ -128,7 +128,7 @@ class GRUSequence(torch.autograd.Function):
             torch.mul(dh, h_prev - n, out=dpre[:, H : 2 * H]).mul_(torch.addcmul(z, z, z, value=-1))
             da[:, : 2 * H] = dpre[:, : 2 * H]
             dh_prev = dh * z
-            if ln_hh is not None:
+            if raw_all is not None:
                 raw_all[t] = d_raw = _ln_backward(da * ln_hh, a_hat[t], rstd_a[t])
             else:
                 d_raw = da
@@ -139,7 +139,7 @@ class GRUSequence(torch.autograd.Function):
             if zones is not None:
                 dh.add_(dh_keep)
         need = ctx.needs_input_grad
-        raw = raw_all if ln_hh is not None else da_all  # (T, B, 3H) dL/d(hm W_hh^T)
+        raw: Tensor = raw_all if raw_all is not None else da_all  # (T, B, 3H) dL/d(hm W_hh^T)
         d_w_hh = None
         if need[2]:
             if hm_all is not None:

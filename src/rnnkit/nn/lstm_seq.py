@@ -70,7 +70,7 @@ def lstm_reference(gx: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, *args: Any, z
     ys = []
     for t in range(gx.shape[0]):
         zone = None if zones is None else (zones[0, t], zones[1, t])
-        h, c = lstm_step(gx[t], h, c, w_hh, *args, zone=zone)
+        h, c = lstm_step(gx[t], h, c, w_hh, *args, zone=zone)  # type: ignore[misc]
         ys.append(h)
     return torch.stack(ys), h, c
 
@@ -106,7 +106,7 @@ class LSTMSequence(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor, Tensor]:
         T, B, G = gx.shape
         H = G // 4
-        new = {"dtype": gx.dtype, "device": gx.device}
+        new: dict[str, Any] = {"dtype": gx.dtype, "device": gx.device}
         y = torch.empty(T, B, H, **new)  # h after each step
         act = torch.empty(T, B, G, **new)  # i, f, g, o activations
         cs = torch.empty(T + 1, B, H, **new)  # c0, then c after each step (after zoneout)
@@ -182,7 +182,7 @@ class LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, dy: Tensor, dh_T: Tensor, dc_T: Tensor) -> tuple[Tensor | None, ...]:
-        (h0, w_hh, ln_hh, ln_c_w, ln_c_b, peep, mask, zones, y, act, cs, c_til, tn, hm_all, a_hat, rstd_a, n_hat,
+        (h0, w_hh, ln_hh, ln_c_w, _, peep, mask, zones, y, act, cs, c_til, tn, hm_all, a_hat, rstd_a, n_hat,
          rstd_c) = ctx.saved_tensors  # fmt: skip
         T, B, H = y.shape
         G = 4 * H
@@ -238,7 +238,7 @@ class LSTMSequence(torch.autograd.Function):
                     d_w_hh.addmm_(da_all[1:].reshape((T - 1) * B, G).t(), y[:-1].reshape((T - 1) * B, H))
         d_ln_hh = (dgx * a_hat).sum((0, 1)) if ln_hh is not None and need[4] else None
         d_ln_c_w = d_ln_c_b = None
-        if ln_c_w is not None:
+        if dn_all is not None:
             d_ln_c_w, d_ln_c_b = (dn_all * n_hat).sum((0, 1)), dn_all.sum((0, 1))
         d_peep = None
         if peep is not None and need[7]:

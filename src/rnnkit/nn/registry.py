@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from torch import nn
@@ -135,6 +136,9 @@ def _register_builtins() -> None:
     register_cell("rnn", RNN, "torch.nn.RNN drop-in (fused kernel)")
     register_cell("lstm", LSTM, "torch.nn.LSTM drop-in (fused kernel)")
     register_cell("gru", GRU, "torch.nn.GRU drop-in (fused kernel)")
+    register_cell("ln_lstm", partial(LSTM, layer_norm=True), "layer-norm LSTM (Ba et al. 2016)")
+    register_cell("ln_gru", partial(GRU, layer_norm=True), "layer-norm GRU (Ba et al. 2016)")
+    register_cell("peephole_lstm", partial(LSTM, peephole=True), "LSTM with peepholes (Gers & Schmidhuber 2000)")
     register_cell("mingru", MinGRU, "minGRU (Feng et al. 2024), gates from x only, trained as a scan over time")
     register_cell("minlstm", MinLSTM, "minLSTM (Feng et al. 2024), gates from x only, trained as a scan over time")
 
