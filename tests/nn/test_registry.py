@@ -84,3 +84,17 @@ def test_cell_object_with_wrong_sizes():
     assert str(err.value) == (
         "make_layer: the PeepholeLSTMCell has input_size=3 and output_size=4, but the layer asks for 3 and 5"
     )
+
+
+def test_indrnn_equals_its_formula():
+    torch.manual_seed(0)
+    layer = rnn.make_layer("indrnn", 2, 3, batch_first=True)
+    x = torch.randn(1, 4, 2)
+    h, hs = torch.zeros(1, 3), []
+    for t in range(4):
+        h = torch.relu(x[:, t] @ layer.weight_ih_l0.T + layer.bias_ih_l0 + layer.weight_hh_l0 * h)
+        hs.append(h)
+    torch.testing.assert_close(layer(x)[0], torch.stack(hs, 1))
+    assert torch.autograd.gradcheck(
+        lambda x, *w: layer.double()(x)[0], (x.double().requires_grad_(), *layer.double().parameters()), fast_mode=True
+    )

@@ -130,6 +130,8 @@ def make_layer(
 
 
 def _register_builtins() -> None:
+    from rnnkit.nn.conv import ConvGRU, ConvLSTM
+    from rnnkit.nn.indrnn import IndRNN
     from rnnkit.nn.layers import GRU, LSTM, RNN
     from rnnkit.nn.minimal import MinGRU, MinLSTM
 
@@ -139,6 +141,9 @@ def _register_builtins() -> None:
     register_cell("ln_lstm", partial(LSTM, layer_norm=True), "layer-norm LSTM (Ba et al. 2016)")
     register_cell("ln_gru", partial(GRU, layer_norm=True), "layer-norm GRU (Ba et al. 2016)")
     register_cell("peephole_lstm", partial(LSTM, peephole=True), "LSTM with peepholes (Gers & Schmidhuber 2000)")
+    register_cell("conv_lstm", ConvLSTM, "ConvLSTM (Shi et al. 2015) over (B, T, C, H, W); sizes are channels")
+    register_cell("conv_gru", ConvGRU, "ConvGRU over (B, T, C, H, W); sizes are channels")
+    register_cell("indrnn", IndRNN, "IndRNN (Li et al. 2018), a vector recurrent weight per unit")
     register_cell("mingru", MinGRU, "minGRU (Feng et al. 2024), gates from x only, trained as a scan over time")
     register_cell("minlstm", MinLSTM, "minLSTM (Feng et al. 2024), gates from x only, trained as a scan over time")
 
