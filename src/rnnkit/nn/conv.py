@@ -92,8 +92,8 @@ class _ConvRecurrent(RecurrentBase):
             given = (hx,) if isinstance(hx, Tensor) else tuple(hx)
             expected = (LD, B, self.hidden_size, Hs, Ws)
             if len(given) != n or any(not isinstance(h, Tensor) or tuple(h.shape) != expected for h in given):
-                got = [tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__ for h in given]
-                raise ValueError(f"{self._name}: expected hx as {n} tensor(s) of shape {expected}, got {got}")
+                shapes = [tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__ for h in given]
+                raise ValueError(f"{self._name}: expected hx as {n} tensor(s) of shape {expected}, got {shapes}")
             states = tuple(h.reshape(LD, B, -1) for h in given)
         lens = None if lengths is None else self._check_lengths(lengths, B, T)
         y, states = self._run(x.reshape(B, T, C * Hs * Ws), lens, states)
