@@ -15,7 +15,7 @@ LAYERS = {"mingru": rnn.MinGRU, "minlstm": rnn.MinLSTM}
 @settings(max_examples=20, deadline=None)
 @given(
     kind=st.sampled_from(sorted(LAYERS)),
-    method=st.sampled_from(["chunked", "sequential"]),
+    method=st.sampled_from(["fused", "chunked", "sequential"]),
     layers=st.integers(1, 2),
     bidir=st.booleans(),
     B=st.integers(1, 4),
@@ -53,10 +53,11 @@ def test_parallel_equals_step_by_step(kind):
     torch.testing.assert_close(state, h, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["fused", "chunked"])
 @pytest.mark.parametrize("kind", sorted(LAYERS))
-def test_gradcheck_float64(kind):
+def test_gradcheck_float64(kind, method):
     torch.manual_seed(0)
-    layer = LAYERS[kind](2, 3, batch_first=True, dtype=torch.float64)
+    layer = LAYERS[kind](2, 3, batch_first=True, dtype=torch.float64, scan=method)
     x = torch.randn(2, 4, 2, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(1, 2, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x, h0, *w: layer(x, h0)[0], (x, h0, *layer.parameters()), fast_mode=True)
@@ -107,4 +108,4 @@ def test_parameter_names_and_state_dict_round_trip():
 def test_bad_scan_method():
     with pytest.raises(ValueError) as err:
         rnn.MinGRU(3, 4, scan="log")
-    assert str(err.value) == "MinGRU: expected scan to be one of auto, chunked, sequential, reference, got 'log'"
+    assert str(err.value) == "MinGRU: expected scan to be one of auto, fused, chunked, sequential, reference, got 'log'"
