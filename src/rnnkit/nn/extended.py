@@ -142,11 +142,14 @@ class Extensions:
         b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
         B, T = x.shape[0], x.shape[1]
         H, G = self.hidden_size, w_ih.shape[0]
-        gx = F.linear(x.transpose(0, 1), w_ih)  # (T, B, G) time-major
+        # The input part for all steps, time-major (T, B, G), in as few full-size operations as possible (each
+        # is a fresh (T, B, G) buffer). An LSTM's recurrent bias adds after the recurrent part's layer norm, so
+        # it folds in here too; a GRU's cannot (the reset gate multiplies b_hn).
+        bias = b_ih if (self.mode != "LSTM" or b_ih is None or b_hh is None) else b_ih + b_hh
         if self.layer_norm:
-            gx = F.layer_norm(gx, (G,), eps=EPS) * getattr(module, "weight_ln_ih" + sfx)
-        if b_ih is not None:
-            gx = gx + b_ih
+            gx = F.layer_norm(F.linear(x.transpose(0, 1), w_ih), (G,), getattr(module, "weight_ln_ih" + sfx), bias, EPS)
+        else:
+            gx = F.linear(x.transpose(0, 1), w_ih, bias)
         mask = None if self._masks is None else self._masks[(layer, direction)][:B]
         zones = None
         if self.zoneout:
@@ -157,8 +160,6 @@ class Extensions:
                 zones = x.new_full((1, 1, 1, 1), self.zoneout).expand(n, T, B, H)
         ln_hh = getattr(module, "weight_ln_hh" + sfx) if self.layer_norm else None
         if self.mode == "LSTM":
-            if b_hh is not None:
-                gx = gx + b_hh  # the recurrent bias adds after the recurrent part's layer norm, so it folds in
             ln_c = (
                 (getattr(module, "weight_ln_c" + sfx), getattr(module, "bias_ln_c" + sfx)) if self.layer_norm else None
             )

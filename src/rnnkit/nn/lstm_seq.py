@@ -113,10 +113,11 @@ class LSTMSequence(torch.autograd.Function):
         c_til = torch.empty(T, B, H, **new) if peep is not None else None  # c~ before zoneout
         tn = torch.empty(T, B, H, **new)  # tanh(n)
         hm_all = torch.empty(T, B, H, **new) if mask is not None else None  # the recurrent matmul's inputs
-        a_hat = torch.empty(T, B, G, **new) if ln_hh is not None else None
-        rstd_a = torch.empty(T, B, 1, **new) if ln_hh is not None else None
-        n_hat = torch.empty(T, B, H, **new) if ln_c_w is not None else None
-        rstd_c = torch.empty(T, B, 1, **new) if ln_c_w is not None else None
+        # Layer norms: their inputs and statistics, for torch's fused layer-norm backward.
+        a_hat = torch.empty(T, B, G, **new) if ln_hh is not None else None  # hm W_hh^T before its norm
+        rstd_a = torch.empty(2, T, B, 1, **new) if ln_hh is not None else None  # mean, rstd
+        n_hat = torch.empty(T, B, H, **new) if ln_c_w is not None else None  # c~ before its norm
+        rstd_c = torch.empty(2, T, B, 1, **new) if ln_c_w is not None else None
         cs[0] = c0
         h = h0
         w_t = w_hh.t()
@@ -127,9 +128,9 @@ class LSTMSequence(torch.autograd.Function):
                 pre = torch.addmm(gx[t], hm, w_t)  # (B, 4H)
             else:
                 assert a_hat is not None and rstd_a is not None
-                out, _, rstd = torch.native_layer_norm(hm @ w_t, [G], None, None, EPS)
-                a_hat[t], rstd_a[t] = out, rstd
-                pre = torch.addcmul(gx[t], out, ln_hh)
+                a = torch.mm(hm, w_t, out=a_hat[t])
+                out, rstd_a[0, t], rstd_a[1, t] = torch.native_layer_norm(a, [G], ln_hh, None, EPS)
+                pre = torch.add(gx[t], out)
             if peep is not None:
                 pre[:, :H].addcmul_(c, peep[:H])
                 pre[:, H : 2 * H].addcmul_(c, peep[H : 2 * H])
@@ -146,9 +147,9 @@ class LSTMSequence(torch.autograd.Function):
                 torch.sigmoid(pre[:, 3 * H :], out=a_t[:, 3 * H :])
             if ln_c_w is not None:
                 assert n_hat is not None and rstd_c is not None and ln_c_b is not None
-                out, _, rstd = torch.native_layer_norm(c_new, [H], None, None, EPS)
-                n_hat[t], rstd_c[t] = out, rstd
-                torch.tanh(torch.addcmul(ln_c_b, out, ln_c_w), out=tn[t])
+                n_hat[t] = c_new
+                out, rstd_c[0, t], rstd_c[1, t] = torch.native_layer_norm(c_new, [H], ln_c_w, ln_c_b, EPS)
+                torch.tanh(out, out=tn[t])
             else:
                 torch.tanh(c_new, out=tn[t])
             h_new = torch.mul(a_t[:, 3 * H :], tn[t], out=y[t])
@@ -158,6 +159,7 @@ class LSTMSequence(torch.autograd.Function):
             else:
                 cs[t + 1] = c_new
             h = h_new
+        ctx.ln_c_b = ln_c_b
         ctx.save_for_backward(
             h0,
             w_hh,
@@ -188,7 +190,8 @@ class LSTMSequence(torch.autograd.Function):
         G = 4 * H
         dgx = torch.empty_like(act)  # (T, B, 4H) dL/dpre
         da_all = torch.empty_like(act) if ln_hh is not None else dgx  # dL/da
-        dn_all = torch.empty_like(tn) if ln_c_w is not None else None
+        d_ln = [torch.zeros_like(w) if w is not None else None for w in (ln_hh, ln_c_w, ctx.ln_c_b)]
+        ln_grad = torch.ops.aten.native_layer_norm_backward
         dh = dh_T.clone()
         dc = dc_T.clone()
         for t in range(T - 1, -1, -1):
@@ -203,9 +206,10 @@ class LSTMSequence(torch.autograd.Function):
             torch.mul(dh_tn, torch.addcmul(o, o, o, value=-1), out=dpre[:, 3 * H :])  # dh * tn * o (1 - o)
             dn = torch.addcmul(dh, dh_tn, tn_t, value=-1).mul_(o)  # dh * o * (1 - tn^2)
             if ln_c_w is not None:
-                assert dn_all is not None
-                dn_all[t] = dn
-                dn = _ln_backward(dn * ln_c_w, n_hat[t], rstd_c[t])
+                mean, rstd = rstd_c[0, t], rstd_c[1, t]
+                dn, dw, db = ln_grad(dn, n_hat[t], [H], mean, rstd, ln_c_w, ctx.ln_c_b, [True, True, True])
+                d_ln[1].add_(dw)
+                d_ln[2].add_(db)
             dc_til = dn.add_(dc)
             if peep is not None:
                 dc_til.addcmul_(dpre[:, 3 * H :], peep[2 * H :])
@@ -217,8 +221,9 @@ class LSTMSequence(torch.autograd.Function):
             if peep is not None:
                 dc.addcmul_(dpre[:, :H], peep[:H]).addcmul_(dpre[:, H : 2 * H], peep[H : 2 * H])
             if ln_hh is not None:
-                da = _ln_backward(dpre * ln_hh, a_hat[t], rstd_a[t])
+                da, dw, _ = ln_grad(dpre, a_hat[t], [G], rstd_a[0, t], rstd_a[1, t], ln_hh, None, [True, True, False])
                 da_all[t] = da
+                d_ln[0].add_(dw)
             else:
                 da = dpre
             dh = da @ w_hh  # (B, H) to hm
@@ -236,10 +241,7 @@ class LSTMSequence(torch.autograd.Function):
                 d_w_hh = da_all[0].t() @ h0
                 if T > 1:
                     d_w_hh.addmm_(da_all[1:].reshape((T - 1) * B, G).t(), y[:-1].reshape((T - 1) * B, H))
-        d_ln_hh = (dgx * a_hat).sum((0, 1)) if ln_hh is not None and need[4] else None
-        d_ln_c_w = d_ln_c_b = None
-        if dn_all is not None:
-            d_ln_c_w, d_ln_c_b = (dn_all * n_hat).sum((0, 1)), dn_all.sum((0, 1))
+        d_ln_hh, d_ln_c_w, d_ln_c_b = d_ln
         d_peep = None
         if peep is not None and need[7]:
             c_prev_all = cs[:-1]
