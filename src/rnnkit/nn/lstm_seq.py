@@ -190,7 +190,7 @@ class LSTMSequence(torch.autograd.Function):
         G = 4 * H
         dgx = torch.empty_like(act)  # (T, B, 4H) dL/dpre
         da_all = torch.empty_like(act) if ln_hh is not None else dgx  # dL/da
-        d_ln = [torch.zeros_like(w) if w is not None else None for w in (ln_hh, ln_c_w, ctx.ln_c_b)]
+        d_ln: list[Any] = [torch.zeros_like(w) if w is not None else None for w in (ln_hh, ln_c_w, ctx.ln_c_b)]
         ln_grad = torch.ops.aten.native_layer_norm_backward
         dh = dh_T.clone()
         dc = dc_T.clone()
