@@ -205,3 +205,32 @@ def test_bad_extension_arguments():
     with pytest.raises(ValueError) as err:
         rnn.LSTM(3, 4, proj_size=2, layer_norm=True)
     assert str(err.value) == "LSTM: proj_size cannot be combined with layer_norm"
+
+
+@pytest.mark.parametrize(
+    ("kind", "opts"),
+    [("LSTM", {"layer_norm": True}), ("LSTM", {"peephole": True, "layer_norm": True}), ("GRU", {"layer_norm": True})],
+)
+def test_extended_cells_in_recurrent_equal_the_layers(kind, opts):
+    torch.manual_seed(0)
+    layer = getattr(rnn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True, **opts)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    cell_cls = rnn.ExtendedLSTMCell if kind == "LSTM" else rnn.ExtendedGRUCell
+    rec = rnn.Recurrent(cell_cls(3, 4, **opts), num_layers=2, bidirectional=True, batch_first=True)
+    for k, cell in enumerate(rec.cells):
+        sfx = f"_l{k // 2}" + ("_reverse" if k % 2 else "")
+        cell.load_state_dict({name: getattr(layer, name + sfx) for name in cell.state_dict()})
+    x = torch.randn(3, 6, 3)
+    y1, _ = layer(x, lengths=[6, 2, 4])
+    y2, _ = rec(x, lengths=[6, 2, 4])
+    torch.testing.assert_close(y1, y2, atol=1e-5, rtol=1e-5)
+    cell = rec.cells[0]  # step (plain autograd) equals scan (the fused function)
+    state = cell.initial_state(3, x.device, x.dtype)
+    ys = []
+    for t in range(6):
+        y_t, state = cell.step(x[:, t], state)
+        ys.append(y_t)
+    y_scan, _ = cell.scan(x, cell.initial_state(3, x.device, x.dtype))
+    torch.testing.assert_close(torch.stack(ys, 1), y_scan, atol=1e-5, rtol=1e-5)

@@ -8,6 +8,7 @@ from rnnkit.nn.base import RecurrentBase
 from rnnkit.nn.cells import Cell, GRUCell, LSTMCell, RNNCell
 from rnnkit.nn.conv import ConvGRU, ConvLSTM
 from rnnkit.nn.dropout import Dropout, dropout
+from rnnkit.nn.ext_cells import ExtendedGRUCell, ExtendedLSTMCell
 from rnnkit.nn.indrnn import IndRNN
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
@@ -22,6 +23,8 @@ __all__ = [
     "ConvGRU",
     "ConvLSTM",
     "Dropout",
+    "ExtendedGRUCell",
+    "ExtendedLSTMCell",
     "GRUCell",
     "IndRNN",
     "LSTMCell",
