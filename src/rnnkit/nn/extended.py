@@ -9,7 +9,8 @@ plain autograd loop (for tests).
 
 - ``recurrent_dropout=p``: one keep mask (B, H) per sequence and layer/direction, scaled by 1/(1-p), on the state
   that enters the recurrent matrix product (Gal & Ghahramani 2016; Keras' ``recurrent_dropout``). In eval mode
-  it does nothing, and a layer with only this option then runs the fused kernel.
+  it does nothing, and a layer with only this option then runs the fused kernel. (``step()`` in training mode
+  is one call per step, so it draws a new mask each step; train with whole sequences.)
 - ``zoneout=p`` (LSTM, GRU): each unit of h (and of c) keeps its previous value with probability p, a fresh mask
   per step (Krueger et al. 2016). In eval mode the expectation is used, ``h' = p h + (1 - p) h~``, as in the paper
   and its reference code; so a zoneout layer is not the plain LSTM in eval, unlike recurrent dropout.
