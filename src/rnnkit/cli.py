@@ -24,6 +24,7 @@ GROUPS = {
     "text": "rnnkit.text.cli",
     "translate": "rnnkit.text.translate_cli",
     "forecast": "rnnkit.forecast.cli",
+    "video": "rnnkit.video.cli",
 }
 
 Command = tuple[type, Callable[[Any], Any]]
@@ -44,7 +45,12 @@ def _verb_parser(config_cls: type) -> ArgumentParser:
         description=(config_cls.__doc__ or "").strip().splitlines()[0] if config_cls.__doc__ else None
     )
     parser.add_argument("--config", action=ActionConfigFile, help="Read these options from a YAML/JSON file.")
-    parser.add_class_arguments(config_cls, as_group=False)
+    # A command may name one list field POSITIONAL (e.g. `rnnkit video predict --model DIR FILE...`).
+    positional = getattr(config_cls, "POSITIONAL", None)
+    parser.add_class_arguments(config_cls, as_group=False, skip={positional} if positional else None)
+    if positional:
+        name = positional.upper().rstrip("S")
+        parser.add_argument(positional, nargs="*", metavar=name, help=f"{positional}: one or more")
     return parser
 
 
