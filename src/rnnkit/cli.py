@@ -49,8 +49,9 @@ def _verb_parser(config_cls: type) -> ArgumentParser:
     positional = getattr(config_cls, "POSITIONAL", None)
     parser.add_class_arguments(config_cls, as_group=False, skip={positional} if positional else None)
     if positional:
+        many = "list" in str(config_cls.__dataclass_fields__[positional].type)
         name = positional.upper().rstrip("S")
-        parser.add_argument(positional, nargs="*", metavar=name, help=f"{positional}: one or more")
+        parser.add_argument(positional, nargs="*" if many else "?", metavar=name, help=f"{positional} (positional)")
     return parser
 
 

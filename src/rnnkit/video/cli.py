@@ -142,7 +142,7 @@ def train(args: TrainArgs) -> dict[str, Any]:
 def _load(path: str, cls: type) -> Any:
     """A saved model of class ``cls`` from its folder, or from a `video train --out` folder holding model/."""
     directory = Path(path)
-    if (directory / "model" / "config.json").is_file() and not (directory / "config.json").is_file():
+    if (directory / "model" / "config.json").is_file() and not (directory / "model.safetensors").is_file():
         directory = directory / "model"
     model = load_model(directory)
     if not isinstance(model, cls):
@@ -230,9 +230,10 @@ def evaluate(args: EvalArgs) -> dict[str, Any]:
 class ForecastArgs:
     """Predict the frames that follow a video; write them as GIF and MP4 and a PNG strip beside the input."""
 
+    POSITIONAL: ClassVar[str] = "file"
     model: str
     """The frame-predictor folder (or the `video train --task forecast --out` folder holding model/)."""
-    file: str
+    file: str | None = None
     """The video to continue (its last CONTEXT frames are read)."""
     frames: int = 10
     """How many future frames to predict."""
@@ -242,6 +243,8 @@ class ForecastArgs:
 
 def forecast(args: ForecastArgs) -> Path:
     """Write OUT/forecast.gif, OUT/forecast.mp4 and OUT/strip.png (input frames, then predicted ones)."""
+    if args.file is None:
+        raise ValueError("expected a video file after --model DIR, got none")
     if args.frames < 1:
         raise ValueError(f"--frames must be a positive integer; got {args.frames!r}")
     model: FramePredictor = _load(args.model, FramePredictor)
@@ -271,6 +274,8 @@ class GenerateArgs:
     """Frames per video."""
     size: int = 32
     """Frame size in pixels."""
+    digit_size: int | None = None
+    """Digit size in pixels (None: 3/8 of --size, 12 for 32)."""
     directions: list[str] = field(default_factory=lambda: ["right", "left"])
     """direction: the classes (right, left, down, up)."""
     format: str = "mp4"
@@ -287,10 +292,13 @@ def generate(args: GenerateArgs) -> list[Path]:
     unknown = [d for d in args.directions if d not in DIRECTIONS]
     if unknown:
         raise ValueError(f"--directions must be among {', '.join(DIRECTIONS)}; got {unknown}")
+    digit = args.digit_size or args.size * 3 // 8
     if args.kind == "direction":
-        videos, labels = moving_digits(args.n, args.frames, args.size, args.directions, seed=args.seed)
+        videos, labels = moving_digits(
+            args.n, args.frames, args.size, args.directions, digit_size=digit, seed=args.seed
+        )
     else:
-        videos, labels = bouncing_digits(args.n, args.frames, args.size, seed=args.seed)
+        videos, labels = bouncing_digits(args.n, args.frames, args.size, digit_size=digit, seed=args.seed)
     paths = write_dataset(args.out, videos, labels, suffix="." + args.format)
     print(f"wrote {len(paths)} {args.format} videos ({len(set(labels))} classes) to {args.out}")
     return paths

@@ -109,11 +109,11 @@ def classify_proba(model: nn.Module, clips: Clips, frames: int, stride: int | No
 
 # ---- next-frame prediction ---------------------------------------------------------------------------------
 def forecast_loss(model: nn.Module, clip: Tensor, context: int) -> Tensor:
-    """Binary cross-entropy (the frames are mostly 0 or 1, as in Srivastava et al. 2015 on Moving MNIST) of
-    frames 2..T: one-step predictions inside the context, then the model's own predictions fed back."""
+    """Mean squared error of frames 2..T: one-step predictions inside the context, then the model's own
+    predictions fed back (so training matches use)."""
     target = to_unit(clip)[:, 1:]  # (B, T-1, C, S, S)
-    logits = model(clip[:, :context], future=clip.shape[1] - context)  # (B, T-1, C, S, S)
-    return F.binary_cross_entropy_with_logits(logits, target)
+    pred = model(clip[:, :context], future=clip.shape[1] - context)  # (B, T-1, C, S, S) in [0, 1]
+    return F.mse_loss(pred, target)
 
 
 def _forecast_step(context: int) -> Any:
@@ -131,7 +131,7 @@ def _forecast_eval(context: int) -> Any:
         for clip in loader:
             clip = clip.to(device)
             total += float(forecast_loss(model, clip, context)) * len(clip)
-            pred = torch.sigmoid(model(clip[:, :context], future=clip.shape[1] - context)[:, context - 1 :])
+            pred = model(clip[:, :context], future=clip.shape[1] - context)[:, context - 1 :]
             mse += float(((pred - to_unit(clip)[:, context:]) ** 2).mean()) * len(clip)
             count += len(clip)
         return {"val_loss": total / count, "val_future_mse": mse / count}

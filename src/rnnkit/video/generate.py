@@ -28,15 +28,31 @@ DIRECTIONS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 
 @functools.lru_cache(maxsize=4)
 def _digits(digit_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 1797 digit images (8x8, 0..16) resized to ``digit_size`` -> uint8 (N, d, d), labels (N,)."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
+    """scikit-learn's 1797 digit images (8x8, 0..16) resized to ``digit_size`` -> uint8 (N, d, d), labels (N,).
 
-    data = load_digits()
-    images = (data.images / 16.0 * 255.0).astype(np.uint8)  # (1797, 8, 8)
+    Read straight from the file scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``: 64 pixels and the
+    digit per row, what ``load_digits`` reads) because importing ``sklearn.datasets`` takes seconds.
+    """
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the moving-digit videos need scikit-learn's digit images: pip install 'rnnkit[video]'")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    if path.is_file():
+        table = np.loadtxt(path, delimiter=",", dtype=np.float64)  # (1797, 65)
+        pixels, target = table[:, :64].reshape(-1, 8, 8), table[:, 64]
+    else:  # a scikit-learn that stores it elsewhere
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        pixels, target = data.images, data.target
+    images = (pixels / 16.0 * 255.0).astype(np.uint8)  # (1797, 8, 8)
     size = (digit_size, digit_size)
     resized = np.stack([np.asarray(Image.fromarray(im).resize(size, Image.Resampling.BILINEAR)) for im in images])
-    return resized, data.target.astype(np.int64)
+    return resized, target.astype(np.int64)
 
 
 def _paste(canvas: np.ndarray, digit: np.ndarray, y: int, x: int) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 RECURRENT = ("lstm", "gru", "rnn")
@@ -182,14 +183,23 @@ class VideoNet(nn.Module):
 
 
 class PredictorNet(nn.Module):
-    """Next-frame predictor: encoder (S -> S/4) -> ConvLSTM -> decoder (S/4 -> S), outputs logits of frames.
+    """Next-frame predictor: encoder (S -> S/4) -> ConvLSTM -> a motion kernel that moves the previous frame.
+
+    Rather than painting each frame from scratch, the network predicts from the ConvLSTM's state one k x k
+    kernel per clip and step (softmax: non-negative, summing to 1) and convolves the previous frame with it:
+    a kernel whose weight sits at offset (dy, dx) shifts the frame by (dy, dx), a spread-out one blurs it where
+    the motion is uncertain. This is the CDNA transformation of Finn, Goodfellow & Levine (2016), "Unsupervised
+    learning for physical interaction through video prediction", with a single kernel. Why: the same network
+    with a transposed-conv decoder painting the frame learned only a grey haze in the few hundred steps a
+    shared CPU allows (measured on bouncing digits: SSIM 0.03 at 10 frames ahead, copy-last 0.51). The kernel
+    starts near the identity (copy the last frame) and only has to learn where things go.
 
     The ConvLSTM runs at a quarter of the frame size: a digit moving 1-2.5 pixels a frame moves less than one
-    cell of its 3x3 kernels per step, and each step costs 16 times less than at full size (on 2 CPU cores
-    this is what makes training in minutes possible).
+    cell of its 3x3 kernels per step, and each step costs 16 times less than at full size. The kernel head
+    sees the whole flattened state, so it knows where the digit is relative to the walls (for bounces).
 
-    ``forward(x, future)``: ``x`` (B, T, C, S, S) context frames -> logits (B, T - 1 + future, C, S, S): the
-    prediction of frames 2..T from the true previous frame, then ``future`` frames each fed back as the next input.
+    ``forward(x, future)``: ``x`` (B, T, C, S, S) frames -> predicted frames in [0, 1] (B, T - 1 + future, C, S, S):
+    frames 2..T each from the true previous frame, then ``future`` frames each from the previous prediction.
 
     >>> import rnnkit.nn
     >>> net = PredictorNet(1, 16, hidden_size=4, features=4) if hasattr(rnnkit.nn, "ConvLSTM") else None
@@ -198,28 +208,33 @@ class PredictorNet(nn.Module):
     """
 
     def __init__(
-        self, channels: int, size: int, hidden_size: int = 32, num_layers: int = 1, features: int = 16
+        self, channels: int, size: int, hidden_size: int = 32, num_layers: int = 1, features: int = 16, kernel: int = 7
     ) -> None:
         super().__init__()
         if size % 4:
             raise ValueError(f"the frame predictor needs a frame size divisible by 4, got {size}")
-        self.channels, self.size = channels, size
+        if kernel % 2 == 0:
+            raise ValueError(f"the motion kernel needs an odd size, got {kernel}")
+        self.channels, self.size, self.k = channels, size, kernel
         self.encoder = nn.Sequential(
             nn.Conv2d(channels, features, 3, padding=1), nn.ReLU(),
             nn.Conv2d(features, features, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(features, features, 3, stride=2, padding=1), nn.ReLU(),
         )  # fmt: skip
         self.rnn = conv_lstm(features, hidden_size, 3, num_layers)
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(hidden_size, features, 4, stride=2, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(features, features, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(features, channels, 3, padding=1),
-        )  # fmt: skip
+        self.head = nn.Linear(hidden_size * (size // 4) ** 2, kernel * kernel)
+        with torch.no_grad():  # start close to "copy the last frame": most weight on the kernel's centre
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+            self.head.bias[kernel * kernel // 2] = 5.0
 
-    def _step(self, frame: Tensor, state: object) -> tuple[Tensor, object]:
-        """frame (B, C, S, S) in [0, 1] -> logits of the next frame (B, C, S, S), new state."""
-        y, state = self.rnn.step(self.encoder(frame), state)  # y (B, H, S/4, S/4)
-        return self.decoder(y), state
+    def _move(self, frames: Tensor, state: Tensor) -> Tensor:
+        """frames (N, C, S, S), ConvLSTM output (N, H, S/4, S/4) -> frames moved by the predicted kernels."""
+        N, C, S, _ = frames.shape
+        kernels = torch.softmax(self.head(state.flatten(1)), dim=-1).view(N, 1, self.k, self.k)  # (N, 1, k, k)
+        weight = kernels.repeat_interleave(C, dim=0)  # (N*C, 1, k, k): the same motion for every channel
+        moved = F.conv2d(frames.reshape(1, N * C, S, S), weight, padding=self.k // 2, groups=N * C)
+        return moved.view(N, C, S, S)
 
     def forward(self, x: Tensor, future: int = 0) -> Tensor:
         check_clips(x, self.channels, self.size, "PredictorNet")
@@ -227,12 +242,12 @@ class PredictorNet(nn.Module):
         B, T = x.shape[:2]
         feats = self.encoder(x.flatten(0, 1)).unflatten(0, (B, T))  # (B, T, F, S/4, S/4): all frames at once
         y, state = self.rnn(feats)  # y (B, T, H, S/4, S/4)
-        logits = self.decoder(y.flatten(0, 1)).unflatten(0, (B, T))  # (B, T, C, S, S): frame t+1 from <= t
-        out = [logits]
-        last = logits[:, -1]
-        state = tuple(s for s in state) if isinstance(state, tuple) else state
+        pred = self._move(x.flatten(0, 1), y.flatten(0, 1)).unflatten(0, (B, T))  # frame t+1 from frame t
+        out = [pred]
+        last = pred[:, -1]  # (B, C, S, S)
         for _ in range(future - 1):
-            last, state = self._step(torch.sigmoid(last), state)
+            y_t, state = self.rnn.step(self.encoder(last), state)  # y_t (B, H, S/4, S/4)
+            last = self._move(last, y_t)
             out.append(last[:, None])
         result = torch.cat(out, dim=1)  # (B, T + future - 1, C, S, S)
         return result if future > 0 else result[:, :-1]

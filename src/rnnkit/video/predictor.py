@@ -75,7 +75,7 @@ class FramePredictor(SavableModel, nn.Module):
         return cls(**config)
 
     def forward(self, x: Tensor, future: int = 0) -> Tensor:
-        """Frames (B, T, C, S, S) -> logits (B, T - 1 + future, C, S, S) of frames 2..T + future."""
+        """Frames (B, T, C, S, S) -> predicted frames 2..T + future in [0, 1] (B, T - 1 + future, C, S, S)."""
         return self.net(x, future)
 
     def fit(
@@ -121,8 +121,7 @@ class FramePredictor(SavableModel, nn.Module):
         if frames < 1:
             raise ValueError(f"expected frames >= 1, got {frames!r}")
         self.eval()
-        logits = self(x, future=frames)  # (B, T - 1 + frames, ...)
-        return torch.sigmoid(logits[:, -frames:])
+        return self(x, future=frames)[:, -frames:]  # (B, frames, C, S, S)
 
     def read_context(self, video: VideoData | np.ndarray) -> np.ndarray:
         """The last ``context`` frames of one video (a file, or uint8 (T, S, S[, C])) -> uint8 (T', S, S, C)."""
