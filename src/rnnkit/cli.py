@@ -49,7 +49,7 @@ def _verb_parser(config_cls: type) -> ArgumentParser:
     positional = getattr(config_cls, "POSITIONAL", None)
     parser.add_class_arguments(config_cls, as_group=False, skip={positional} if positional else None)
     if positional:
-        many = "list" in str(config_cls.__dataclass_fields__[positional].type)
+        many = "list" in str(config_cls.__dataclass_fields__[positional].type)  # type: ignore[attr-defined]
         name = positional.upper().rstrip("S")
         parser.add_argument(positional, nargs="*" if many else "?", metavar=name, help=f"{positional} (positional)")
     return parser

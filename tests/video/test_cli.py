@@ -59,7 +59,8 @@ def test_generate_train_forecast(tmp_path):
                  "--size", "16", "--format", "gif"]) == 0  # fmt: skip
     out = tmp_path / "run"
     args = ["--task", "forecast", "--size", "16", "--channels", "1", "--context", "4", "--horizon", "3",
-            "--hidden_size", "4", "--epochs", "1", "--batch_size", "4", "--val_fraction", "0", "--quiet", "true"]  # fmt: skip
+            "--hidden_size", "4", "--epochs", "1", "--batch_size", "4", "--val_fraction", "0",
+            "--quiet", "true"]  # fmt: skip
     assert main(["video", "train", "--data", str(data), "--out", str(out), *args]) == 0
     video = next(data.glob("*/*.gif"))
     assert (
@@ -95,7 +96,8 @@ def test_bad_inputs_one_line_exit_2(trained, digits_folder, tmp_path, capsys):
         "rnnkit video predict: error: expected one or more video files after --model DIR, got none"
     )
     assert _error(capsys, ["video", "forecast", "--model", str(trained), str(bad)]) == (
-        f"rnnkit video forecast: error: {trained / 'model'} holds a VideoClassifier; this command needs a FramePredictor"
+        f"rnnkit video forecast: error: {trained / 'model'} holds a VideoClassifier; "
+        "this command needs a FramePredictor"
     )
 
 

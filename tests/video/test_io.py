@@ -87,7 +87,7 @@ def test_unreadable_file_names_the_file(tmp_path, clip, kind):
 
 
 def test_missing_file():
-    with pytest.raises(VideoReadError, match="^nope.mp4: no such file or folder$"):
+    with pytest.raises(VideoReadError, match=r"^nope\.mp4: no such file or folder$"):
         read_video("nope.mp4")
 
 
@@ -99,7 +99,7 @@ def test_folder_decode_skips_and_reports_bad_files(digits_folder, tmp_path, clip
         clips = decode(load_folder(digits_folder), size=16, channels=1)
         assert len(clips) == len(data) and [p for p, _ in clips.bad] == [str(bad)]
         assert clips.videos[0].shape == (6, 16, 16, 1) and clips.decode_seconds > 0
-        with pytest.raises(VideoReadError, match="truncated.mp4: cannot decode it as a video"):
+        with pytest.raises(VideoReadError, match=r"truncated\.mp4: cannot decode it as a video"):
             decode(load_folder(digits_folder), size=16, channels=1, skip_bad=False)
     finally:
         bad.unlink()

@@ -50,7 +50,7 @@ def fitted() -> tuple[VideoClassifier, np.ndarray, list[str]]:
 
 
 def test_save_load_predict_round_trip(fitted, tmp_path):
-    model, videos, labels = fitted
+    model, videos, _ = fitted
     loaded = rnnkit.load(model.save(tmp_path / "m"))
     assert isinstance(loaded, VideoClassifier) and loaded.labels == ["left", "right"]
     np.testing.assert_allclose(loaded.predict_proba(videos), model.predict_proba(videos), rtol=0, atol=1e-6)
@@ -70,7 +70,7 @@ def test_variable_length_videos_predict_like_each_alone(fitted):
 def test_predict_before_fit_and_unknown_temporal():
     with pytest.raises(ValueError, match=r"^VideoClassifier: call fit\(\) before using the model$"):
         VideoClassifier("lstm", size=16, channels=1).predict(np.zeros((1, 2, 16, 16), dtype=np.uint8))
-    with pytest.raises(ValueError, match="^unknown temporal model 'transformer'; choose one of lstm, "):
+    with pytest.raises(ValueError, match=r"^unknown temporal model 'transformer'; choose one of lstm, "):
         VideoClassifier("transformer")
 
 

@@ -139,14 +139,15 @@ def train(args: TrainArgs) -> dict[str, Any]:
     return metrics
 
 
-def _load(path: str, cls: type) -> Any:
+def _load(path: str, cls: type | tuple[type, ...]) -> Any:
     """A saved model of class ``cls`` from its folder, or from a `video train --out` folder holding model/."""
     directory = Path(path)
     if (directory / "model" / "config.json").is_file() and not (directory / "model.safetensors").is_file():
         directory = directory / "model"
     model = load_model(directory)
     if not isinstance(model, cls):
-        raise ValueError(f"{directory} holds a {type(model).__name__}; this command needs a {cls.__name__}")
+        wanted = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise ValueError(f"{directory} holds a {type(model).__name__}; this command needs a {wanted}")
     return model
 
 

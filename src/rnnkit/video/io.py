@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def _read_container(path: Path, hw: tuple[int, int] | None, channels: int, max_f
     except ImportError as err:  # pragma: no cover - the `video` extra installs it
         raise ImportError("reading video files needs PyAV: pip install 'rnnkit[video]'") from err
     fmt = "gray" if channels == 1 else "rgb24"
-    resize = {} if hw is None else {"height": hw[0], "width": hw[1], "interpolation": "AREA"}
+    resize: dict[str, Any] = {} if hw is None else {"height": hw[0], "width": hw[1], "interpolation": "AREA"}
     frames: list[np.ndarray] = []
     try:
         with av.open(str(path)) as container:
@@ -125,8 +126,8 @@ def _read_images(path: Path, hw: tuple[int, int] | None, channels: int, max_fram
     frames = []
     for file in files:
         try:
-            with Image.open(file) as image:
-                image = image.convert("L" if channels == 1 else "RGB")
+            with Image.open(file) as opened:
+                image = opened.convert("L" if channels == 1 else "RGB")
                 if hw is not None and image.size != (hw[1], hw[0]):
                     image = image.resize((hw[1], hw[0]), Image.Resampling.BILINEAR)
                 frames.append(np.asarray(image))
@@ -226,7 +227,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 10.0) -> Path
     rgb = np.pad(rgb, pad, mode="edge")
     codec, options = _CODECS[suffix]
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=round(fps), options=options)
+        stream: Any = container.add_stream(codec, rate=round(fps), options=options)
         stream.width, stream.height, stream.pix_fmt = rgb.shape[2], rgb.shape[1], "yuv420p"
         for image in rgb:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):

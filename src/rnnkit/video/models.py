@@ -136,7 +136,7 @@ class VideoNet(nn.Module):
     ) -> None:
         super().__init__()
         check_temporal(temporal)
-        self.channels, self.size, self.temporal = channels, size, temporal
+        self.channels, self.size, self.temporal, self.features = channels, size, temporal, features
         self.register_buffer("mean", torch.tensor(mean or [0.0] * channels).view(1, channels, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std or [1.0] * channels).view(1, channels, 1, 1), persistent=False)
         self.drop = nn.Dropout(dropout)
@@ -156,6 +156,9 @@ class VideoNet(nn.Module):
             self.rnn = _layer(temporal, features, hidden_size, num_layers, dropout if num_layers > 1 else 0.0)
             self.head = nn.Linear(hidden_size, num_classes)
 
+    mean: Tensor
+    std: Tensor
+
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         B, T = x.shape[:2]
         check_clips(x, self.channels, self.size, "VideoNet")
@@ -163,7 +166,7 @@ class VideoNet(nn.Module):
         frames = (to_unit(x[mask]) - self.mean) / self.std  # (N, C, S, S): only the real frames
         if self.temporal == "convlstm":
             return self._convlstm(frames, mask, lengths)
-        feats = x.new_zeros(B, T, self.encoder.proj[1].out_features, dtype=frames.dtype)
+        feats = frames.new_zeros(B, T, self.features)
         feats[mask] = self.encoder(frames)  # (B, T, F), zero past each clip's length
         if self.temporal == "mean":
             pooled = feats.sum(1) / mask.sum(1, keepdim=True)  # (B, F)
@@ -246,7 +249,7 @@ class PredictorNet(nn.Module):
         out = [pred]
         last = pred[:, -1]  # (B, C, S, S)
         for _ in range(future - 1):
-            y_t, state = self.rnn.step(self.encoder(last), state)  # y_t (B, H, S/4, S/4)
+            y_t, state = self.rnn.step(self.encoder(last), state)  # type: ignore[operator]
             last = self._move(last, y_t)
             out.append(last[:, None])
         result = torch.cat(out, dim=1)  # (B, T + future - 1, C, S, S)
