@@ -96,7 +96,7 @@ def stratified_split(data: VideoSet | Clips, fraction: float, seed: int) -> tupl
     """(kept, held-out) indices: ``fraction`` of each class held out (at least one per class with >= 2 items).
 
     >>> stratified_split(VideoSet([Path(str(i)) for i in range(6)], list("aaabbb"), "x"), 0.34, 0)
-    ([0, 2, 4, 5], [1, 3])
+    ([0, 1, 3, 4], [2, 5])
     """
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"expected a held-out fraction in [0, 1), got {fraction!r}")
