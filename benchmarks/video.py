@@ -42,11 +42,13 @@ def classify(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     test = decode(load_folder(root / "test"), SIZE, 1)
     test_decode = time.perf_counter() - start
-    config = TrainConfig(epochs=args.epochs, batch_size=32, early_stopping=None, quiet=True, seed=args.seed)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=32, early_stopping=None, quiet=True, seed=args.seed, threads=args.threads
+    )
     rows, throughput = [], None
     for temporal in args.models.split(","):
         model = VideoClassifier(temporal, size=SIZE, channels=1, frames=args.frames, hidden_size=64, features=64)
-        model.fit(root / "train", config, threads=args.threads)
+        model.fit(root / "train", config)
         assert model.fit_result is not None
         accuracy = model.score(test)
         seconds, decoding = model.fit_result.seconds, model.train_report["decode_seconds"]
@@ -86,8 +88,10 @@ def forecast(args: argparse.Namespace) -> None:
     train, _ = bouncing_digits(args.train, length, SIZE, seed=args.seed)
     held, _ = bouncing_digits(args.test, length, SIZE, seed=args.seed + 1000)
     model = FramePredictor(size=SIZE, channels=1, context=args.context, horizon=args.horizon, hidden_size=32)
-    config = TrainConfig(epochs=args.epochs, batch_size=16, early_stopping=None, quiet=True, seed=args.seed)
-    model.fit(train, config, threads=args.threads)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=16, early_stopping=None, quiet=True, seed=args.seed, threads=args.threads
+    )
+    model.fit(train, config)
     assert model.fit_result is not None
     scores = model.evaluate(held)
     rows = []

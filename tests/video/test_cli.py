@@ -30,7 +30,7 @@ def test_train_writes_model_metrics_config(trained):
         assert (trained / name).is_file(), name
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["train_clips"] + metrics["val_clips"] == 16 and metrics["val_clips"] == 4
-    assert metrics["bad_files"] == [] and 0 <= metrics["best"]["val_acc"] <= 1
+    assert metrics["bad_files"] == [] and 0 <= metrics["best_val"][0]["val_acc"] <= 1
     assert json.loads((trained / "config.json").read_text())["temporal"] == "gru"
 
 
@@ -110,7 +110,7 @@ def test_training_skips_and_reports_unreadable_files(digits_folder, tmp_path, ca
     (data / "left" / "zz_cut.mp4").write_bytes((data / "left" / "00001.mp4").read_bytes()[:300])
     out = tmp_path / "run"
     assert main(["video", "train", "--data", str(data), "--out", str(out), "--val_fraction", "0", *TINY[:-4],
-                 "--epochs", "1", "--quiet", "true"]) == 0  # fmt: skip
+                 "--epochs", "1", "--progress", "false"]) == 0  # fmt: skip
     assert "skipped 1 unreadable files" in capsys.readouterr().out
     bad = json.loads((out / "metrics.json").read_text())["bad_files"]
     assert [b["path"] for b in bad] == [str(data / "left" / "zz_cut.mp4")] and "cannot decode" in bad[0]["reason"]

@@ -122,16 +122,16 @@ class VideoClassifier(SavableModel, nn.Module):
         val_fraction: float = 0.0,
         run_dir: str | Path | None = None,
         run_config: dict[str, Any] | None = None,
-        threads: int | None = 1,
     ) -> VideoClassifier:
         """Train on labelled videos (a folder of class folders, a CSV, ``(arrays, labels)`` or :class:`Clips`).
 
         Unreadable files are skipped and listed in ``train_report["bad_files"]``. ``val_data``, or
         ``val_fraction`` of ``data`` (stratified), is held out to keep the best weights by ``config.monitor``.
-        ``threads``: torch CPU threads while training (one does not collapse when other processes share the
-        cores). Returns ``self`` with the best weights, in eval mode, on the CPU.
+        ``config.threads`` torch threads while training. Returns ``self`` with the best weights, in eval mode, on
+        the CPU.
         """
-        from rnnkit.video.fit import cpu_threads, fit_classifier
+        from rnnkit.train.driver import cpu_threads
+        from rnnkit.video.fit import fit_classifier
 
         config = config or TrainConfig(epochs=20, early_stopping=None)
         clips = as_clips(data, self.size, self.channels)
@@ -145,7 +145,7 @@ class VideoClassifier(SavableModel, nn.Module):
             torch.manual_seed(config.seed)  # the initial weights
             self.mean, self.std = channel_stats(clips)
             self._build(sorted(set(clips.labels)))
-        with cpu_threads(threads):
+        with cpu_threads(config.threads):
             self.fit_result = fit_classifier(
                 self, clips, val, self.labels, config, self.frames, self.stride, run_dir, run_config
             )

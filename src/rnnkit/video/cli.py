@@ -11,14 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from rnnkit.train import TrainConfig, load_model, write_json
+from rnnkit.train import Fitted, Run, TrainConfig, load_model, run_training, write_json
 from rnnkit.video.classifier import VideoClassifier
 from rnnkit.video.data import as_clips, load_folder
 from rnnkit.video.generate import DIRECTIONS, bouncing_digits, moving_digits, write_dataset
@@ -37,8 +36,6 @@ class TrainArgs(TrainConfig):
     data: str
     """One sub-folder of videos per class (mp4/avi/webm/gif/mkv/mov, .npy/.npz, or folders of frame images),
     or a CSV with path,label columns. Unreadable files are skipped and listed in metrics.json."""
-    out: str = "runs/video"
-    """Output folder: model/ (the saved model), metrics.json, config.json, training logs."""
     task: str = "classify"
     """classify (labels from the class folders) or forecast (next-frame prediction; labels unused)."""
     temporal: str = "lstm"
@@ -67,12 +64,11 @@ class TrainArgs(TrainConfig):
     """forecast: future frames predicted while training."""
     val_fraction: float = 0.2
     """Share of the videos (per class) held out to keep the best weights and report accuracy (0: none)."""
+    out: str = "runs/video"
     threads: int | None = 1
-    """torch CPU threads while training (None: torch's default)."""
     epochs: int = 20
     batch_size: int = 16
     early_stopping: int | None = None
-    monitor: str = "val_loss"
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -88,55 +84,39 @@ class TrainArgs(TrainConfig):
             raise ValueError(f"--size must be divisible by 4 for --task forecast; got {self.size}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"--val_fraction must be in [0, 1); got {self.val_fraction!r}")
-        super().__post_init__()
-
-    def train_config(self) -> TrainConfig:
-        """The engine's part of these settings."""
-        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+        super().__post_init__()  # the engine checks its own fields (--lr, --epochs, ...)
 
 
 def train(args: TrainArgs) -> dict[str, Any]:
-    """Decode the folder once, train, save OUT/model, write OUT/metrics.json; print one summary line."""
-    start = time.perf_counter()
-    out = Path(args.out)
-    config = {"command": "video train", **asdict(args)}
-    videos = load_folder(args.data)
-    model: VideoClassifier | FramePredictor
-    if args.task == "forecast":
-        model = FramePredictor(args.size, args.channels, args.context, args.horizon, args.hidden_size, args.num_layers)
-        model.fit(videos, args.train_config(), val_fraction=args.val_fraction, run_dir=out, run_config=config,
-                  threads=args.threads)  # fmt: skip
-    else:
-        model = VideoClassifier(
-            args.temporal, args.size, args.channels, args.frames, args.stride, args.hidden_size, args.features,
-            args.num_layers, args.dropout,
-        )  # fmt: skip
-        model.fit(videos, args.train_config(), val_fraction=args.val_fraction, run_dir=out, run_config=config,
-                  threads=args.threads)  # fmt: skip
-    model.save(out / "model")
-    result = model.fit_result
-    assert result is not None
-    metrics: dict[str, Any] = {
-        **model.train_report,
-        "train_seconds": round(result.seconds, 2),
-        "steps": result.steps,
-        "best": {k: v for k, v in result.best_metrics.items() if k.startswith(("val_", "train_"))},
-        "seconds": round(time.perf_counter() - start, 2),
-    }
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "config.json", config)
-    best = metrics["best"]
-    score = (
-        f"validation accuracy {best['val_acc']:.4f}" if "val_acc" in best
-        else f"validation future-frame MSE {best['val_future_mse']:.4f}" if "val_future_mse" in best
-        else f"training loss {best.get('train_loss', float('nan')):.4f}"
-    )  # fmt: skip
-    skipped = (
-        f"; skipped {len(model.train_report['bad_files'])} unreadable files" if model.train_report["bad_files"] else ""
-    )
-    print(f"trained on {metrics['train_clips']} videos in {metrics['train_seconds']}s: {score}{skipped}; "
-          f"model saved to {out / 'model'}")  # fmt: skip
-    return metrics
+    """Train on the folder (the engine's driver: OUT/model, config.json, metrics.json); one summary line."""
+    videos = load_folder(args.data)  # a missing or empty folder fails before the run folder is touched
+
+    def fit(run: Run) -> Fitted:
+        model: VideoClassifier | FramePredictor
+        if args.task == "forecast":
+            model = FramePredictor(args.size, args.channels, args.context, args.horizon, args.hidden_size,
+                                   args.num_layers)  # fmt: skip
+        else:
+            model = VideoClassifier(
+                args.temporal, args.size, args.channels, args.frames, args.stride, args.hidden_size, args.features,
+                args.num_layers, args.dropout,
+            )  # fmt: skip
+        model.fit(videos, run.config, val_fraction=args.val_fraction, run_dir=run.out, run_config=run.resolved)
+        assert model.fit_result is not None
+        return Fitted(model=model, results=[model.fit_result], metrics=dict(model.train_report))
+
+    def headline(metrics: dict[str, Any]) -> str:
+        best = metrics["best_val"][0]
+        parts = [f"{metrics['train_clips']} training videos"]
+        if "val_acc" in best:
+            parts.append(f"validation accuracy {best['val_acc']:.4f}")
+        if "val_future_mse" in best:
+            parts.append(f"validation future-frame MSE {best['val_future_mse']:.4f}")
+        if metrics["bad_files"]:
+            parts.append(f"skipped {len(metrics['bad_files'])} unreadable files (listed in metrics.json)")
+        return "; ".join(parts)
+
+    return run_training(args, fit, command="video train", headline=headline)
 
 
 def _load(path: str, cls: type | tuple[type, ...]) -> Any:

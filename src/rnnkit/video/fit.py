@@ -7,8 +7,6 @@ Shapes: B clips, T frames, C channels, S frame size, K classes.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +17,6 @@ from torch import Tensor, nn
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seeded_loader
 from rnnkit.video.data import ClipDataset, Clips, WindowDataset, collate
 from rnnkit.video.models import to_unit
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(n)``, then restore the previous value (None: no change)."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # ---- classification ----------------------------------------------------------------------------------------

@@ -87,13 +87,13 @@ class FramePredictor(SavableModel, nn.Module):
         val_fraction: float = 0.0,
         run_dir: str | Path | None = None,
         run_config: dict[str, Any] | None = None,
-        threads: int | None = 1,
     ) -> FramePredictor:
         """Train on videos of at least ``context + horizon`` frames (shorter ones are left out); labels unused.
 
         Returns ``self`` with the best weights by ``config.monitor`` (with validation data), in eval mode, on CPU.
         """
-        from rnnkit.video.fit import cpu_threads, fit_predictor
+        from rnnkit.train.driver import cpu_threads
+        from rnnkit.video.fit import fit_predictor
 
         config = config or TrainConfig(epochs=20, early_stopping=None)
         clips = as_clips(data, self.size, self.channels)
@@ -104,7 +104,7 @@ class FramePredictor(SavableModel, nn.Module):
             keep = sorted(set(range(n)) - set(held.tolist()))
             clips, val = clips.subset(keep), clips.subset(sorted(held.tolist()))
         torch.manual_seed(config.seed)
-        with cpu_threads(threads):
+        with cpu_threads(config.threads):
             self.fit_result = fit_predictor(self, clips, val, config, self.context, self.horizon, run_dir, run_config)
         self.train_report = {
             "train_clips": len(clips), "val_clips": 0 if val is None else len(val),
