@@ -9,14 +9,18 @@ from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsembl
 from rnnkit.text.classify import TextClassifier
 from rnnkit.text.lm import LanguageModel
 from rnnkit.text.seq2seq import Seq2Seq
+from rnnkit.video.classifier import VideoClassifier
+from rnnkit.video.predictor import FramePredictor
 
 __all__ = [
     "AutoregressiveRNN",
     "DirectRNN",
     "ForecastEnsemble",
+    "FramePredictor",
     "LanguageModel",
     "SegRNN",
     "Seq2Seq",
     "SequenceClassifier",
     "TextClassifier",
+    "VideoClassifier",
 ]
