@@ -86,3 +86,10 @@ def test_frame_predictor_round_trip_and_baselines(tmp_path):
     # copy-last is exact one step ahead only for a still clip; blank's MSE is the mean squared pixel value
     true = videos[:, 4:8].astype(np.float64) / 255
     np.testing.assert_allclose(scores["blank"]["mse"], (true**2).mean(axis=(0, 2, 3)), rtol=1e-6)
+
+
+def test_seeded_fit_repeats(fitted):
+    model, videos, labels = fitted
+    again = VideoClassifier("gru", size=16, channels=1, frames=6, hidden_size=8, features=8)
+    again.fit((videos, labels), TrainConfig(epochs=3, batch_size=8, quiet=True))
+    np.testing.assert_allclose(again.predict_proba(videos), model.predict_proba(videos), rtol=0, atol=1e-6)
