@@ -32,7 +32,7 @@ def _classify(out: Path, quick: bool) -> tuple[list[list[object]], int, int]:
     videos, labels = moving_digits(n_train + n_test, FRAMES, SIZE, digit_size=8, seed=0)
     write_dataset(out / "train", videos[:n_train], labels[:n_train])
     write_dataset(out / "test", videos[n_train:], labels[n_train:])
-    config = TrainConfig(epochs=1 if quick else 8, batch_size=16, early_stopping=None, quiet=True)
+    config = TrainConfig(epochs=1 if quick else 8, batch_size=16, early_stopping=None, quiet=True, threads=1)
     rows: list[list[object]] = []
     for temporal, name in (("lstm", "CNN + LSTM"), ("mean", "CNN, frame features averaged (single-frame)")):
         log.info("video demo: training %s", name)
@@ -50,7 +50,7 @@ def _forecast(out: Path, quick: bool) -> tuple[Path, dict[str, float]]:
     videos, _ = bouncing_digits(24 if quick else 300, context + horizon, SIZE, digit_size=8, seed=0)
     held, _ = bouncing_digits(16, context + horizon, SIZE, digit_size=8, seed=1)
     model = FramePredictor(size=SIZE, channels=1, context=context, horizon=horizon, hidden_size=16)
-    config = TrainConfig(epochs=1 if quick else 6, batch_size=16, early_stopping=None, quiet=True)
+    config = TrainConfig(epochs=1 if quick else 6, batch_size=16, early_stopping=None, quiet=True, threads=1)
     log.info("video demo: training the ConvLSTM frame predictor")
     model.fit(videos, config, run_dir=out / "predictor")
     scores = model.evaluate(held)

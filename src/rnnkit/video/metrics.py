@@ -80,10 +80,10 @@ def save_strip(rows: Sequence[tuple[str, np.ndarray]], path: str | Path, scale: 
     import matplotlib.pyplot as plt
 
     columns = max(len(frames) for _, frames in rows)
+    width = 0.55 * columns * scale / 3 + 1.2  # inches; the row labels take about 0.9
     fig, axes = plt.subplots(
-        len(rows), columns, figsize=(0.55 * columns * scale / 3 + 1.2, 0.62 * len(rows) * scale / 3 + 0.2),
-        dpi=110, squeeze=False,
-    )  # fmt: skip
+        len(rows), columns, figsize=(width, 0.62 * len(rows) * scale / 3 + 0.2), dpi=110, squeeze=False
+    )
     for r, (name, frames) in enumerate(rows):
         for c in range(columns):
             ax = axes[r][c]
@@ -95,7 +95,7 @@ def save_strip(rows: Sequence[tuple[str, np.ndarray]], path: str | Path, scale: 
             else:
                 ax.axis("off")
         axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-    fig.subplots_adjust(left=0.12, right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08)
+    fig.subplots_adjust(left=min(0.4, 0.95 / width), right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
