@@ -15,17 +15,39 @@ Shapes: see :mod:`rnnkit.nn.cells`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.nn.base import RecurrentBase, State
+from rnnkit.nn.extended import Extensions
 
 
-class _Fused(RecurrentBase):
-    """Glue between :class:`RecurrentBase` and a ``torch.nn.RNNBase`` subclass."""
+class _Fused(Extensions, RecurrentBase):
+    """Glue between :class:`RecurrentBase` and a ``torch.nn.RNNBase`` subclass, plus the extension keywords
+    (:mod:`rnnkit.nn.extended`)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        layer_norm: bool = False,
+        peephole: bool = False,
+        recurrent_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_extensions(layer_norm, peephole, recurrent_dropout, zoneout)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()  # type: ignore[misc]
+        if hasattr(self, "reference"):  # torch's __init__ calls this before the extensions exist
+            self._reset_extensions()
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + self._extension_repr()  # type: ignore[misc]
 
     mode: str
     hidden_size: int
@@ -38,6 +60,8 @@ class _Fused(RecurrentBase):
         hx: Tensor | Sequence[Tensor] | None = None,
         lengths: Tensor | Sequence[int] | None = None,
     ) -> tuple[Tensor | PackedSequence, Tensor | State]:
+        if self.extended:
+            return self._forward(input, hx, lengths)
         if lengths is None and isinstance(input, Tensor):
             # Fast path: validate, then exactly torch.nn's own forward (one fused kernel call).
             self._check_input(input)
@@ -91,11 +115,22 @@ class _Fused(RecurrentBase):
         fn = {"GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu}[self.mode]
         return fn(x, hx[0], weights, self.bias, layers, dropout, self.training, bidirectional, True)
 
-    def _run_full(self, x: Tensor, hx: State) -> tuple[Tensor, State]:
+    def _run_full(self, x: Tensor, hx: State) -> tuple[Tensor, State] | None:
+        if self.extended:
+            return None
         y, *states = self._kernel(x, hx, self._all_weights_flat, self.num_layers, self.bidirectional)
         return y, tuple(states)
 
+    def _run(self, x: Tensor, lengths: list[int] | None, hx: State) -> tuple[Tensor, State]:
+        self._draw_masks(x.shape[0], x)
+        try:
+            return super()._run(x, lengths, hx)
+        finally:
+            self._masks = None
+
     def _scan(self, layer: int, direction: int, x: Tensor, state: State) -> tuple[Tensor, State]:
+        if self.extended:
+            return self._extended_scan(layer, direction, self._weights(layer, direction), x, state)  # type: ignore[no-any-return]
         y, *states = self._kernel(x, tuple(s.unsqueeze(0) for s in state), self._weights(layer, direction), 1, False)
         return y, tuple(s.squeeze(0) for s in states)
 
