@@ -13,6 +13,7 @@ import pytest
 import rnnkit
 import rnnkit.nn
 from rnnkit.cli import main
+from rnnkit.video.models import temporal_names
 
 TINY = ["--size", "16", "--channels", "1", "--frames", "6", "--hidden_size", "8", "--features", "8",
         "--epochs", "2", "--batch_size", "8", "--quiet", "true"]  # fmt: skip
@@ -85,8 +86,8 @@ def test_bad_inputs_one_line_exit_2(trained, digits_folder, tmp_path, capsys):
         f"rnnkit video train: error: {missing}: no such folder or CSV file; expected a folder with one sub-folder "
         "of videos per class, or a CSV with path,label columns"
     )
-    assert _error(capsys, ["video", "train", "--data", str(digits_folder), "--temporal", "tcn"]).startswith(
-        "rnnkit video train: error: --temporal must be one of lstm, "
+    assert _error(capsys, ["video", "train", "--data", str(digits_folder), "--temporal", "tcn"]) == (
+        f"rnnkit video train: error: --temporal must be one of {', '.join(temporal_names())}; got 'tcn'"
     )
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 200)

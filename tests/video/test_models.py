@@ -12,7 +12,7 @@ from rnnkit.train import TrainConfig
 from rnnkit.video import FramePredictor, VideoClassifier
 from rnnkit.video.data import Clips, pad_clips
 from rnnkit.video.generate import bouncing_digits, moving_digits
-from rnnkit.video.models import VideoNet
+from rnnkit.video.models import VideoNet, temporal_names
 
 HAS_CONVLSTM = hasattr(rnnkit.nn, "ConvLSTM")
 needs_convlstm = pytest.mark.skipif(not HAS_CONVLSTM, reason="rnnkit.nn.ConvLSTM is not in this tree yet")
@@ -70,7 +70,8 @@ def test_variable_length_videos_predict_like_each_alone(fitted):
 def test_predict_before_fit_and_unknown_temporal():
     with pytest.raises(ValueError, match=r"^VideoClassifier: call fit\(\) before using the model$"):
         VideoClassifier("lstm", size=16, channels=1).predict(np.zeros((1, 2, 16, 16), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"^unknown temporal model 'transformer'; choose one of lstm, "):
+    names = ", ".join(temporal_names())
+    with pytest.raises(ValueError, match=f"^unknown temporal model 'transformer'; choose one of {names}$"):
         VideoClassifier("transformer")
 
 

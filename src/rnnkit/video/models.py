@@ -64,7 +64,7 @@ def _layer(name: str, input_size: int, hidden_size: int, num_layers: int, dropou
 
 def conv_lstm(in_channels: int, hidden_channels: int, kernel_size: int, num_layers: int) -> nn.Module:
     """``rnnkit.nn.ConvLSTM`` over (B, T, C, S, S), batch first."""
-    from rnnkit.nn import ConvLSTM  # type: ignore[attr-defined]
+    from rnnkit.nn import ConvLSTM
 
     return ConvLSTM(in_channels, hidden_channels, kernel_size=kernel_size, num_layers=num_layers, batch_first=True)
 
