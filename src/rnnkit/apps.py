@@ -3,7 +3,7 @@ model kinds. ``rnnkit.cli`` builds its command groups from it, ``rnnkit demo`` i
 imports the model modules it names (so their kinds are registered). A new application is a folder plus one row.
 
 >>> [app.group for app in APPS]
-['classify', 'text', 'translate', 'forecast', 'convert', 'export']
+['classify', 'text', 'translate', 'forecast', 'video', 'convert', 'export']
 >>> cli_groups()["forecast"]
 'rnnkit.forecast.cli'
 """
@@ -31,6 +31,7 @@ APPS: tuple[App, ...] = (
     App("text", "rnnkit.text.cli", "rnnkit.text.demo", ("rnnkit.text.lm.model", "rnnkit.text.classify.model")),
     App("translate", "rnnkit.text.translate.cli", None, ("rnnkit.text.translate.model",)),
     App("forecast", "rnnkit.forecast.cli", "rnnkit.forecast.demo", ("rnnkit.forecast.models",)),
+    App("video", "rnnkit.video.cli", "rnnkit.video.demo", ("rnnkit.video.classifier", "rnnkit.video.predictor")),
     App("convert", "rnnkit.interop.convert_cli", None, ("rnnkit.interop.keras_layers",)),
     App("export", "rnnkit.interop.export_cli"),
 )

@@ -67,7 +67,13 @@ def _commands(module: str) -> dict[str, Command]:
 def _verb_parser(config_cls: type) -> ArgumentParser:
     parser = _Parser(description=_first_line(config_cls.__doc__))
     parser.add_argument("--config", action=ActionConfigFile, help="Read these options from a YAML/JSON file.")
-    parser.add_class_arguments(config_cls, as_group=False)
+    # A command may name one field POSITIONAL (e.g. `rnnkit video predict --model DIR FILE...`).
+    positional = getattr(config_cls, "POSITIONAL", None)
+    parser.add_class_arguments(config_cls, as_group=False, skip={positional} if positional else None)
+    if positional:
+        many = "list" in str(config_cls.__dataclass_fields__[positional].type)  # type: ignore[attr-defined]
+        name = positional.upper().rstrip("S")
+        parser.add_argument(positional, nargs="*" if many else "?", metavar=name, help=f"{positional} (positional)")
     return parser
 
 

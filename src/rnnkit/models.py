@@ -10,15 +10,19 @@ from rnnkit.interop.keras_layers import KerasSequence
 from rnnkit.text.classify.model import TextClassifier
 from rnnkit.text.lm.model import LanguageModel
 from rnnkit.text.translate.model import Seq2Seq
+from rnnkit.video.classifier import VideoClassifier
+from rnnkit.video.predictor import FramePredictor
 
 __all__ = [
     "AutoregressiveRNN",
     "DirectRNN",
     "ForecastEnsemble",
+    "FramePredictor",
     "KerasSequence",
     "LanguageModel",
     "SegRNN",
     "Seq2Seq",
     "SequenceClassifier",
     "TextClassifier",
+    "VideoClassifier",
 ]
