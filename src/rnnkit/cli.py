@@ -24,6 +24,7 @@ GROUPS = {
     "text": "rnnkit.text.cli",
     "translate": "rnnkit.text.translate_cli",
     "forecast": "rnnkit.forecast.cli",
+    "rl": "rnnkit.rl.cli",
 }
 
 Command = tuple[type, Callable[[Any], Any]]

@@ -6,11 +6,13 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 
 from rnnkit.classify.model import SequenceClassifier
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
+from rnnkit.rl.policy import ActorCritic
 from rnnkit.text.classify import TextClassifier
 from rnnkit.text.lm import LanguageModel
 from rnnkit.text.seq2seq import Seq2Seq
 
 __all__ = [
+    "ActorCritic",
     "AutoregressiveRNN",
     "DirectRNN",
     "ForecastEnsemble",
