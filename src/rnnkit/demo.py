@@ -18,7 +18,7 @@ from rnnkit.report import Section, write_report
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ["rnnkit.classify.demo", "rnnkit.text.demo", "rnnkit.forecast.demo"]
+SECTIONS = ["rnnkit.classify.demo", "rnnkit.text.demo", "rnnkit.forecast.demo", "rnnkit.rl.demo"]
 """Modules providing ``section(out, quick)``, in report order."""
 
 

@@ -89,7 +89,7 @@ class RecurrentPPO:
     def load(cls, directory: str | Path) -> RecurrentPPO:
         """A trained agent from a model folder (or the run folder ``rnnkit rl train`` wrote)."""
         directory = Path(directory)
-        if not (directory / "config.json").is_file() and (directory / "model" / "config.json").is_file():
+        if (directory / "model" / "config.json").is_file():  # the run folder
             directory = directory / "model"
         model = load_model(directory)
         if not isinstance(model, ActorCritic):
