@@ -46,8 +46,9 @@ def test_python_api_and_cli_train_the_same_agent(tmp_path):
     [
         (["--env", "NoSuchEnv-v0"], "rnnkit rl train: error: --env: cannot make 'NoSuchEnv-v0'"),
         (["--env", "Blackjack-v1"], "rnnkit rl train: error: Blackjack-v1: rnnkit rl needs a flat Box observation"),
-        (["--env", "CarRacing-v3", "--mask_velocity", "true"], "rnnkit rl train: error: --mask_velocity: the velocity"),
-        (["--env", "Taxi-v3"], "rnnkit rl train: error: Taxi-v3: rnnkit rl needs a flat Box observation"),
+        (["--env", "CarRacing-v3", "--mask_velocity", "true"], "rnnkit rl train: error: --mask_velocity needs a flat Box"),
+        (["--env", "Ant-v5", "--mask_velocity", "true"], "rnnkit rl train: error: --mask_velocity: the velocity entries of Ant-v5 are not known; supported tasks: CartPole"),
+        (["--env", "Taxi-v4"], "rnnkit rl train: error: Taxi-v4: rnnkit rl needs a flat Box observation"),
         (["--cell", "transformer"], "rnnkit rl train: error: --cell must be one of lstm, gru, rnn, none; got"),
         (["--batch_size", "4096"], "rnnkit rl train: error: --batch_size 4096 is larger than a rollout"),
     ],
