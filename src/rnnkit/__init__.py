@@ -21,11 +21,17 @@ from rnnkit._paths import data_dir
 
 
 def load(directory: str | Path) -> nn.Module:
-    """Load any model saved by rnnkit (``model.save(dir)``): config.json + model.safetensors, never unpickled."""
-    import rnnkit.models  # noqa: F401  (registers every model kind)
+    """Load any model saved by rnnkit (``model.save(dir)``): config.json + model.safetensors, never unpickled.
+
+    ``directory`` is the model folder or the run folder a training command wrote (holding ``model/``)."""
+    from rnnkit.apps import import_models
     from rnnkit.train import load_model
 
-    return load_model(directory)
+    import_models()  # registers every application's model kinds
+    path = Path(directory)
+    if (path / "model" / "config.json").is_file() and not (path / "model.safetensors").is_file():
+        path = path / "model"
+    return load_model(path)
 
 
 __all__ = ["__version__", "data_dir", "load"]

@@ -1,33 +1,58 @@
 """The ``rnnkit`` command. It only maps sub-commands to functions that live in the application folders.
 
-Each application folder has a ``cli.py`` with ``COMMANDS = {"verb": (ConfigDataclass, function)}``. The dataclass
-is the command line: its fields are the flags and their docstrings are the ``--help``; ``--config FILE.yaml`` reads
-the same fields from a file. ``function(config)`` runs the command.
+The groups come from :data:`rnnkit.apps.APPS`. Each application folder has a ``cli.py`` with
+``COMMANDS = {"verb": (ConfigDataclass, function)}``. The dataclass is the command line: its fields are the flags and
+their docstrings are the ``--help`` (a training command's dataclass inherits :class:`rnnkit.train.TrainConfig`, so
+every engine flag is there with the engine's docstring); ``--config FILE.yaml`` reads the same fields from a file.
+``function(config)`` runs the command.
+
+Bad input ends in one line, ``rnnkit GROUP VERB: error: ...``, and exit status 2: unknown flags and YAML keys (with a
+"did you mean" hint), values of the wrong type, and the errors a user can cause (a missing, unreadable or non-UTF-8
+file, --out pointing at a file). Ctrl-C during training prints one line and exits 130.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any, NoReturn
 
-from jsonargparse import ActionConfigFile, ArgumentParser, set_parsing_settings
+from jsonargparse import ActionConfigFile, ArgumentParser, set_loader, set_parsing_settings
+from jsonargparse._loaders_dumpers import yaml_load
 
-import rnnkit
+from rnnkit import __version__
+from rnnkit.apps import cli_groups
+from rnnkit.train.driver import TrainingInterrupted, interrupted_exit
 
-# group -> module with COMMANDS; "" is the top level (rnnkit demo).
-GROUPS = {
-    "": "rnnkit.demo",
-    "classify": "rnnkit.classify.cli",
-    "text": "rnnkit.text.cli",
-    "translate": "rnnkit.text.translate_cli",
-    "forecast": "rnnkit.forecast.cli",
-    "rl": "rnnkit.rl.cli",
-}
+GROUPS = cli_groups()
+"""Group -> module with COMMANDS; "" is the top level (rnnkit demo)."""
 
 Command = tuple[type, Callable[[Any], Any]]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class UsageError(Exception):
+    """A command line the parser rejected; ``main`` turns it into one line and exit status 2."""
+
+
+class _Parser(ArgumentParser):
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _flag_value_load(stream: Any) -> Any:
+    """jsonargparse reads flag values as YAML, so ``--prompt '#1'`` became None (a comment). A one-line value with
+    a ``#`` that YAML reads as nothing stays the string it is; files (several lines) keep their comments."""
+    value = yaml_load(stream)
+    if value is None and isinstance(stream, str) and "\n" not in stream and "#" in stream:
+        return stream
+    return value
 
 
 def _commands(module: str) -> dict[str, Command]:
@@ -40,19 +65,24 @@ def _commands(module: str) -> dict[str, Command]:
 
 
 def _verb_parser(config_cls: type) -> ArgumentParser:
-    set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    parser = ArgumentParser(
-        description=(config_cls.__doc__ or "").strip().splitlines()[0] if config_cls.__doc__ else None
-    )
+    parser = _Parser(description=_first_line(config_cls.__doc__))
     parser.add_argument("--config", action=ActionConfigFile, help="Read these options from a YAML/JSON file.")
     parser.add_class_arguments(config_cls, as_group=False)
     return parser
 
 
+def _first_line(doc: str | None) -> str | None:
+    return doc.strip().splitlines()[0] if doc and doc.strip() else None
+
+
 def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
-    parser = ArgumentParser(prog="rnnkit", description="Recurrent neural networks: train, evaluate, predict.")
-    parser.add_argument("--version", action="version", version=f"rnnkit {rnnkit.__version__}")
-    parser.add_argument("--log-level", default="INFO", help="Logging level (DEBUG, INFO, WARNING).")
+    set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    set_loader("yaml", _flag_value_load)
+    parser = _Parser(prog="rnnkit", description="Recurrent neural networks: train, evaluate, predict.")
+    parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
+    parser.add_argument(
+        "--log_level", "--log-level", default="INFO", help="Logging level: DEBUG, INFO, WARNING or ERROR."
+    )
     sub = parser.add_subcommands(dest="command")
     table: dict[tuple[str, ...], Command] = {}
     for group, module in GROUPS.items():
@@ -61,18 +91,14 @@ def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
             continue
         if group == "":
             for verb, command in commands.items():
-                sub.add_subcommand(
-                    verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0]
-                )
+                sub.add_subcommand(verb, _verb_parser(command[0]), help=_first_line(command[0].__doc__))
                 table[(verb,)] = command
             continue
-        group_parser = ArgumentParser()
+        group_parser = _Parser()
         sub.add_subcommand(group, group_parser, help=f"{group} commands")  # jsonargparse: add levels in order
         group_sub = group_parser.add_subcommands(dest="verb")
         for verb, command in commands.items():
-            group_sub.add_subcommand(
-                verb, _verb_parser(command[0]), help=(command[0].__doc__ or "").strip().split("\n")[0]
-            )
+            group_sub.add_subcommand(verb, _verb_parser(command[0]), help=_first_line(command[0].__doc__))
             table[(group, verb)] = command
     return parser, table
 
@@ -85,23 +111,177 @@ def _underscored(arg: str) -> str:
     return "--" + name[2:].replace("-", "_") + sep + value
 
 
+def _pop_log_level(argv: list[str]) -> tuple[list[str], str]:
+    """Take ``--log_level X`` (either spelling, anywhere on the line) out of ``argv``."""
+    rest, level = [], "INFO"
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--log_level" and i + 1 < len(argv):
+            level, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--log_level="):
+            level = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, level.upper()
+
+
+def _command_path(argv: Sequence[str], table: dict[tuple[str, ...], Command]) -> tuple[str, ...]:
+    """The group and verb named on the command line, as far as they are known."""
+    words = [a for a in argv if not a.startswith("-")][:2]
+    if words and (words[0],) in table:
+        return (words[0],)
+    if len(words) == 2 and tuple(words) in table:
+        return tuple(words)
+    return tuple(w for w in words[:1] if w in GROUPS)
+
+
+def _field_names(config_cls: type | None) -> list[str]:
+    return [f.name for f in fields(config_cls)] if config_cls is not None and is_dataclass(config_cls) else []
+
+
+def _hint(name: str, names: Sequence[str], prefix: str = "--") -> str:
+    close = difflib.get_close_matches(name.replace("-", "_"), names, n=1, cutoff=0.6)
+    return f"; did you mean {prefix}{close[0]}?" if close else ""
+
+
+def _type_name(expected: str) -> str:
+    names = re.findall(r"Expected an? <class '(?:[\w.]+\.)?(\w+)'>", expected)
+    words = ["None" if n == "NoneType" else n for n in dict.fromkeys(names)]
+    return " or ".join(words) or "another value"
+
+
+def usage_message(message: str, names: Sequence[str]) -> str:
+    """jsonargparse's message -> one line naming the flag, what was expected and a hint.
+
+    >>> usage_message("unrecognized arguments: --tim_budget 3", ["time_budget", "epochs"])
+    'unknown flag --tim_budget; did you mean --time_budget?'
+    >>> usage_message('Parser key "epochs":\\n  Expected a <class \\'int\\'>. Got value: x', ["epochs"])
+    "--epochs expects an int; got 'x'"
+    """
+    unknown = re.match(r"unrecognized arguments: (.*)", message, re.S)
+    if unknown:
+        words = unknown.group(1).split()
+        flag = next((w for w in words if w.startswith("-")), None)
+        if flag is None:
+            return f"unexpected argument {words[0]!r}; options are given as --name value"
+        name = flag.lstrip("-").partition("=")[0]
+        return f"unknown flag --{name}{_hint(name, names)}"
+    key = re.match(r'Parser key "([^"]+)":(.*)', message, re.S)
+    if key:
+        name, detail = key.group(1), key.group(2)
+        got = re.search(r"(?:Got value|Given value): (.*)", detail)
+        expected = _type_name(detail)
+        article = "an" if expected[:1] in "aeiou" else "a"
+        shown = f"; got {got.group(1).strip()!r}" if got else ""
+        return f"--{name} expects {article} {expected}{shown}"
+    choice = re.match(r"argument (\w+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        options = re.findall(r"'([^']*)'", choice.group(3))
+        close = difflib.get_close_matches(choice.group(2), options, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {choice.group(1)} {choice.group(2)!r}; expected one of {', '.join(options)}{hint}"
+    return " ".join(message.split())
+
+
+def _check_config_files(argv: Sequence[str], names: Sequence[str]) -> None:
+    """Unknown or hyphenated keys in a --config YAML file: one line naming the key (jsonargparse says only the
+    group's name)."""
+    import yaml
+
+    for i, arg in enumerate(argv):
+        path = argv[i + 1] if arg == "--config" and i + 1 < len(argv) else None
+        if arg.startswith("--config="):
+            path = arg.partition("=")[2]
+        if path is None or not Path(path).is_file():
+            continue
+        try:
+            content = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise UsageError(f"--config {path}: not a YAML/JSON file ({' '.join(str(err).split())})") from err
+        if not isinstance(content, dict):
+            raise UsageError(f"--config {path}: expected a mapping of option: value; got {type(content).__name__}")
+        for key in content:
+            if str(key) not in names:
+                name = str(key)
+                hint = _hint(name, names, prefix="")
+                raise UsageError(f"--config {path}: unknown key {name!r}{hint}")
+
+
+def _user_error(err: BaseException, config: Any) -> str | None:
+    """One line for an error the user caused (None: a bug, let it raise)."""
+    if isinstance(err, (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)):
+        what = {
+            FileExistsError: "exists and is not a folder",
+            IsADirectoryError: "is a folder; expected a file",
+            NotADirectoryError: "a part of this path is a file, not a folder",
+            PermissionError: "permission denied",
+        }[type(err)]
+        return f"{err.filename}: {what}"
+    if isinstance(err, FileNotFoundError) and err.filename and str(err.filename) not in str(err.args[-1]):
+        return f"{err.filename}: file not found"
+    if isinstance(err, UnicodeDecodeError):
+        return f"{_input_files(config)}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8"
+    if _is_pandas_error(err):
+        return f"{_input_files(config)}: {' '.join(str(err).split())}"
+    if isinstance(err, (ValueError, TypeError, FileNotFoundError)):
+        return " ".join(str(err).split()) if "\n" in str(err) else str(err)
+    return None
+
+
+def _is_pandas_error(err: BaseException) -> bool:
+    return type(err).__module__.startswith("pandas") and type(err).__name__ in ("EmptyDataError", "ParserError")
+
+
+def _input_files(config: Any) -> str:
+    """The existing files named by the command's options (the ones it could have been reading)."""
+    files = []
+    if is_dataclass(config):
+        for f in fields(config):
+            value = getattr(config, f.name)
+            if isinstance(value, str) and value and Path(value).is_file():
+                files.append(value)
+    return ", ".join(files) or "an input file"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, table = build_parser()
-    args = parser.parse_args([_underscored(a) for a in (sys.argv[1:] if argv is None else argv)])
-    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    raw = [_underscored(a) for a in (sys.argv[1:] if argv is None else argv)]
+    raw, level = _pop_log_level(raw)
+    path = _command_path(raw, table)
+    config_cls = table[path][0] if path in table else None
+    prog = " ".join(("rnnkit", *path))
+    try:
+        if level not in LOG_LEVELS:
+            raise UsageError(f"--log_level must be one of {', '.join(LOG_LEVELS)}; got {level.lower()!r}")
+        _check_config_files(raw, _field_names(config_cls))
+        args = parser.parse_args(raw)
+    except UsageError as err:
+        print(f"{prog}: error: {usage_message(str(err), _field_names(config_cls))}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(message)s")
     command = args.command
-    path: tuple[str, ...] = (command,)
+    path = (command,)
     ns = args[command]
     if (command,) not in table:
         path = (command, ns.verb)
         ns = ns[ns.verb]
     config_cls, fn = table[path]
-    fields = {k: v for k, v in ns.as_dict().items() if k != "config"}
+    prog = " ".join(("rnnkit", *path))
+    kwargs = {k: v for k, v in ns.as_dict().items() if k != "config"}
+    config = None
     try:
-        fn(config_cls(**fields))
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        # A user's mistake: say it in one line, no traceback.
-        print(f"rnnkit {' '.join(path)}: error: {err}", file=sys.stderr)
+        config = config_cls(**kwargs)
+        fn(config)
+    except (TrainingInterrupted, KeyboardInterrupt) as err:
+        return interrupted_exit(err)
+    except Exception as err:
+        line = _user_error(err, config)
+        if line is None:
+            raise
+        print(f"{prog}: error: {line}", file=sys.stderr)  # a user's mistake: one line, no traceback
         return 2
     return 0
 

@@ -14,12 +14,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnkit.apps import demo_sections
 from rnnkit.report import Section, write_report
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ["rnnkit.classify.demo", "rnnkit.text.demo", "rnnkit.forecast.demo", "rnnkit.rl.demo"]
-"""Modules providing ``section(out, quick)``, in report order."""
+SECTIONS = demo_sections()
+"""Modules providing ``section(out, quick)``, in report order (from :data:`rnnkit.apps.APPS`)."""
 
 
 @dataclass

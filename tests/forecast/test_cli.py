@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rnnkit
 from rnnkit.cli import main
 from rnnkit.forecast.cli import load_forecaster
 from rnnkit.forecast.data import load_series
@@ -20,8 +19,8 @@ TINY += ["--ensemble", "1", "--compile", "false"]
 
 
 @pytest.fixture(scope="module")
-def air() -> str:
-    return str(rnnkit.data_dir("timeseries", "AirPassengers.csv"))
+def air(data_path) -> str:
+    return str(data_path("timeseries", "AirPassengers.csv"))
 
 
 @pytest.fixture(scope="module")

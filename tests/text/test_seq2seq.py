@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import rnnkit
 from rnnkit.cli import main
 from rnnkit.text.data import read_pairs, split_indices
 from rnnkit.text.seq2seq import ATTENTIONS, PairBatches, Seq2Seq, seq2seq_loss
@@ -114,18 +113,18 @@ def test_malformed_pair_lines_reported_with_line_numbers(tmp_path: Path, caplog:
     ]
 
 
-def test_shared_eng_fra_last_line_is_reported() -> None:
-    path = rnnkit.data_dir("eng-fra", "fra.txt")
+def test_shared_eng_fra_last_line_is_reported(data_path) -> None:
+    path = data_path("eng-fra", "fra.txt")
     pairs = read_pairs(path)
     n_lines = len(path.read_text(encoding="utf-8").splitlines())
     assert pairs.skipped == [n_lines]  # the last line is cut short mid-sentence
     assert len(pairs.sources) == n_lines - 1
 
 
-def test_held_out_sentences_never_reach_training_and_keep_every_translation() -> None:
+def test_held_out_sentences_never_reach_training_and_keep_every_translation(data_path) -> None:
     from rnnkit.text.translate_cli import grouped_references, held_out_split, source_key
 
-    pairs = read_pairs(rnnkit.data_dir("eng-fra", "fra.txt"))
+    pairs = read_pairs(data_path("eng-fra", "fra.txt"))
     train, test = held_out_split(pairs, 0.1, seed=0)
     assert (train, test) == held_out_split(pairs, 0.1, seed=0) and sorted(train + test) == list(
         range(len(pairs.sources))

@@ -18,17 +18,18 @@ from typing import Any
 import numpy as np
 
 from rnnkit.classify.data import SeriesSet, check_compatible, load_dataset, load_file
-from rnnkit.classify.fit import ModelSettings, count_parameters, fit_ensemble, predict_proba
+from rnnkit.classify.fit import ModelSettings, count_parameters, fit_classifier, predict_proba
 from rnnkit.classify.metrics import confusion_matrix, plot_confusion, scores
-from rnnkit.classify.model import CELLS, POOLINGS, ClassifierEnsemble, SequenceClassifier
-from rnnkit.train import TrainConfig, load_model, write_json
+from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
+from rnnkit.train import FitResult, TrainConfig, load_model, write_json
+from rnnkit.train.driver import Fitted, Run, fit_ensemble, run_training
 
 log = logging.getLogger(__name__)
 Classifier = SequenceClassifier | ClassifierEnsemble
 
 
 @dataclass
-class TrainArgs:
+class TrainArgs(TrainConfig):
     """Train a recurrent classifier on a UCR/UEA data set (--dataset) or on files (--train/--test)."""
 
     dataset: str | None = None
@@ -39,8 +40,6 @@ class TrainArgs:
     """Test file (same format as --train), evaluated after training. Optional with --train."""
     label_column: str = "label"
     """CSV only: the column holding the class."""
-    out: str = "runs/classify"
-    """Output folder: model/ (the saved model), metrics.json, config.json, confusion_matrix.png, training logs."""
     cell: str = "gru"
     """Recurrent cell: lstm, gru or rnn."""
     hidden_size: int = 64
@@ -61,47 +60,26 @@ class TrainArgs:
     val_fraction: float = 0.0
     """Share of the training series (per class) held out to keep the best weights and stop early (0: none;
     train on everything for --epochs, which measured better on small UCR training sets)."""
-    epochs: int = 100
-    """Passes over the training data (the cosine schedule spans them)."""
-    time_budget: float | None = 1.5
-    """Minutes of training at most, shared by the ensemble members (None: no limit)."""
-    early_stopping: int | None = 20
-    """With --val_fraction > 0: stop after this many epochs without a better validation loss (None: off)."""
-    batch_size: int = 16
-    """Series per batch."""
-    lr: float = 3e-3
-    """Peak learning rate (AdamW, cosine schedule)."""
-    weight_decay: float = 1e-2
-    """AdamW weight decay."""
-    seed: int = 0
-    """Random seed (weights, validation split, batch order)."""
-    device: str = "auto"
-    """auto, cpu, cuda or cuda:N."""
-    quiet: bool = False
-    """No progress bar."""
     ensemble: int = 3
-    """Models trained from seeds SEED, SEED+1, ...; predictions average their probabilities (1: a single model)."""
+    """Models trained from seeds SEED, SEED+1, ...; predictions average their probabilities (1: a single model);
+    --time_budget is shared equally among them."""
+    # Engine flags whose default differs for classification (their --help is the engine's).
+    out: str = "runs/classify"
+    time_budget: float | None = 1.5
+    batch_size: int = 16
     threads: int | None = 1
-    """torch CPU threads while training (None: torch's default). One is as fast for these small models and
-    does not collapse when other processes share the cores."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the engine checks its own fields (--lr, --epochs, ...)
         if (self.dataset is None) == (self.train is None):
             raise ValueError("give either --dataset NAME or --train FILE (with --test FILE), not both or neither")
         if self.dataset is not None and self.test is not None:
             raise ValueError("--test goes with --train; --dataset NAME uses that data set's own test split")
-        if self.cell not in CELLS:
-            raise ValueError(f"--cell must be one of {', '.join(CELLS)}; got {self.cell!r}")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"--pooling must be one of {', '.join(POOLINGS)}; got {self.pooling!r}")
+        self.model_settings()  # checks --cell, --pooling, --hidden_size, ...
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"--val_fraction must be in [0, 1); got {self.val_fraction!r}")
-        for name in ("hidden_size", "num_layers", "ensemble"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be a positive integer; got {getattr(self, name)!r}")
-        if self.patch is not None and self.patch < 1:
-            raise ValueError(f"--patch must be a positive integer or None; got {self.patch!r}")
-        self.train_config()  # the engine checks its own fields (--lr, --epochs, ...)
+        if self.ensemble < 1:
+            raise ValueError(f"--ensemble must be a positive integer; got {self.ensemble!r}")
 
     def model_settings(self) -> ModelSettings:
         return ModelSettings(
@@ -113,19 +91,6 @@ class TrainArgs:
             dropout=self.dropout,
             diff=self.diff,
             patch=self.patch,
-        )
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            epochs=self.epochs,
-            time_budget=self.time_budget,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            early_stopping=self.early_stopping if self.val_fraction > 0 else None,
-            seed=self.seed,
-            device=self.device,
-            quiet=self.quiet,
         )
 
 
@@ -167,46 +132,44 @@ def _check_channels(model: Classifier, data: SeriesSet) -> None:
 
 
 def train(args: TrainArgs) -> dict[str, Any]:
-    """Load the data, train, save the model to OUT/model, evaluate on the test split, write OUT/metrics.json."""
+    """Load the data, train (the engine's driver: OUT/model, config.json, metrics.json), evaluate on the test split."""
+    train_data, test_data = _load_train_test(args)  # a bad file fails before the run folder is touched
     out = Path(args.out)
-    start = time.perf_counter()
-    train_data, test_data = _load_train_test(args)
-    config = {"command": "classify train", **asdict(args)}
-    model, results = fit_ensemble(
-        train_data,
-        args.model_settings(),
-        args.train_config(),
-        args.ensemble,
-        val_fraction=args.val_fraction,
-        run_dir=out,
-        run_config=config,
-        threads=args.threads,
-    )
-    model.save(out / "model")
-    first = model if isinstance(model, SequenceClassifier) else model.members[0]
-    metrics: dict[str, Any] = {
-        "train_n": len(train_data),
-        "classes": model.labels,
-        "members": len(results),
-        "parameters": count_parameters(model),
-        "patch": first.patch,
-        "train_seconds": round(sum(r.seconds for r in results), 2),
-        "steps": [r.steps for r in results],
-        "stopped_reason": [r.stopped_reason for r in results],
-        "final_train_loss": [r.history[-1].get("train_loss") if r.history else None for r in results],
-    }
-    if args.val_fraction > 0:
-        metrics["best_val"] = [{k: v for k, v in r.best_metrics.items() if k.startswith("val_")} for r in results]
-    if test_data is not None:
-        metrics.update(_evaluate(model, test_data, out, prefix="test_"))
-    metrics["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(out / "metrics.json", metrics)
-    write_json(out / "config.json", config)
-    summary = f"{len(model.labels)} classes, {metrics['parameters']} parameters, {metrics['train_seconds']}s"
-    if test_data is not None:
-        summary += f"; test accuracy {metrics['test_accuracy']:.4f}, macro-F1 {metrics['test_macro_f1']:.4f}"
-    print(f"trained on {train_data.source}: {summary}; model saved to {out / 'model'}")
-    return metrics
+
+    def fit(run: Run) -> Fitted:
+        def fit_member(k: int, config: TrainConfig, run_dir: Path) -> tuple[SequenceClassifier, FitResult]:
+            return fit_classifier(
+                train_data,
+                args.model_settings(),
+                config,
+                val_fraction=args.val_fraction,
+                run_dir=run_dir,
+                run_config=run.resolved,
+                threads=None,  # the driver set --threads
+            )
+
+        fitted, results = fit_ensemble(fit_member, args, args.ensemble, run_dir=run.out, share="equal")
+        members = [m for m in fitted if isinstance(m, SequenceClassifier)]
+        model = members[0] if len(members) == 1 else ClassifierEnsemble(members).eval()
+        first = members[0]
+        metrics = {
+            "train_n": len(train_data),
+            "classes": model.labels,
+            "parameters": count_parameters(model),
+            "patch": first.patch,
+        }
+        return Fitted(model=model, results=results, metrics=metrics)
+
+    def evaluate(model: Any) -> dict[str, Any]:
+        return {} if test_data is None else _evaluate(model, test_data, out, prefix="test_")
+
+    def headline(m: dict[str, Any]) -> str:
+        text = f"{train_data.source}: {len(m['classes'])} classes, {m['parameters']} parameters"
+        if "test_accuracy" in m:
+            text += f"; test accuracy {m['test_accuracy']:.4f}, macro-F1 {m['test_macro_f1']:.4f}"
+        return text
+
+    return run_training(args, fit, command="classify train", evaluate=evaluate, headline=headline)
 
 
 def _load_classifier(directory: str) -> Classifier:

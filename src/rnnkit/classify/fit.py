@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
-from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
+from rnnkit.classify.model import CELLS, POOLINGS, ClassifierEnsemble, SequenceClassifier
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seeded_loader
 
 
@@ -37,6 +37,20 @@ class ModelSettings:
     """Time steps per recurrent step; None picks ceil(T_max / patch_steps)."""
     patch_steps: int = 32
     """With patch=None: aim for at most this many recurrent steps."""
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"--cell must be one of {', '.join(CELLS)}; got {self.cell!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"--pooling must be one of {', '.join(POOLINGS)}; got {self.pooling!r}")
+        for name in ("hidden_size", "num_layers", "patch_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"--{name} must be a positive integer; got {value!r}")
+        if self.patch is not None and (isinstance(self.patch, bool) or self.patch < 1):
+            raise ValueError(f"--patch must be a positive integer or None; got {self.patch!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1); got {self.dropout!r}")
 
 
 def resolve_patch(settings: ModelSettings, max_length: int) -> int:

@@ -4,7 +4,10 @@
 BPTT carry, resumable checkpoints, torchrun/DDP); :func:`save_model` / :func:`load_model` write and read model
 directories (``config.json`` + ``model.safetensors``, never pickled). It knows modules and loaders, not tasks.
 
-An application supplies the model, the loaders and a step function::
+A training command is a subclass of :class:`TrainConfig` run by :func:`run_training` (the driver: run folder,
+config/metrics files, rank-0 save, summary, Ctrl-C and ``--resume``; seed ensembles with :func:`fit_ensemble`):
+see :mod:`rnnkit.train.driver` for the runnable example. Inside, an application supplies the model, the loaders
+and a step function::
 
     seed_everything(cfg.seed)                      # before building the model: same init on every rank
     model = MyModel(...)                           # class MyModel(SavableModel, nn.Module), @register_model("app.kind")
@@ -35,6 +38,7 @@ from rnnkit.train.callbacks import Callback
 from rnnkit.train.checkpoint import load_checkpoint, save_checkpoint
 from rnnkit.train.config import FitResult, NonFiniteLossError, StepOutput, TrainConfig
 from rnnkit.train.distributed import distributed_sampler, is_main_process, seeded_loader
+from rnnkit.train.driver import Fitted, Run, TrainingInterrupted, fit_ensemble, run_training
 from rnnkit.train.modelfile import SavableModel, load_model, read_model_config, register_model, save_model
 from rnnkit.train.runlog import write_json
 from rnnkit.train.seeding import seed_everything
@@ -43,17 +47,22 @@ from rnnkit.train.trainer import Trainer
 __all__ = [
     "Callback",
     "FitResult",
+    "Fitted",
     "NonFiniteLossError",
+    "Run",
     "SavableModel",
     "StepOutput",
     "TrainConfig",
     "Trainer",
+    "TrainingInterrupted",
     "distributed_sampler",
+    "fit_ensemble",
     "is_main_process",
     "load_checkpoint",
     "load_model",
     "read_model_config",
     "register_model",
+    "run_training",
     "save_checkpoint",
     "save_model",
     "seed_everything",

@@ -102,7 +102,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 # Changing these between a run and its resume is expected (train longer, quieter); the others change the result.
-RESUMABLE_CHANGES = {"epochs", "max_steps", "time_budget", "early_stopping", "quiet", "device", "checkpoint_every"}
+RESUMABLE_CHANGES = {
+    *("epochs", "max_steps", "time_budget", "early_stopping", "quiet", "device", "checkpoint_every"),
+    *("resume", "progress", "out", "threads"),
+}
 
 
 def warn_config_changes(saved: dict[str, Any], now: dict[str, Any], path: Path | None) -> None:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from torch import Tensor
@@ -18,7 +19,12 @@ class NonFiniteLossError(ValueError):
 
 @dataclass
 class TrainConfig:
-    """How to train: optimizer (AdamW), schedule, stopping, precision, seeding and checkpoints.
+    """How to train: optimizer (AdamW), schedule, stopping, precision, seeding, checkpoints and the run folder.
+
+    Every training command's config inherits it: ``@dataclass class TrainArgs(TrainConfig)`` adds the
+    application's own fields and re-declares an engine field only to change its default, as a bare
+    ``epochs: int = 30`` (no docstring: ``--help`` shows the one written here). Cross-field checks of a subclass go
+    in its ``__post_init__``, which calls ``super().__post_init__()``.
 
     >>> TrainConfig(epochs=3, schedule="linear", warmup_steps=10).schedule
     'linear'
@@ -68,16 +74,26 @@ class TrainConfig:
     """Seed for Python, NumPy and torch; the data order depends only on (seed, epoch)."""
     device: str = "auto"
     """auto (CUDA if available, else CPU), cpu, cuda or cuda:N."""
+    threads: int | None = None
+    """torch CPU threads while training (None: torch's default). Small models train as fast on one thread, and
+    several threads slow down badly when other processes share the cores."""
     checkpoint_every: int | None = None
     """Write last.ckpt every N optimizer steps (None: at each validation, or each epoch without validation)."""
+    out: str = "runs/train"
+    """Run folder: model/, config.json, metrics.json, checkpoints and logs (each application sets its default)."""
+    resume: bool = False
+    """Continue the run in --out from its last checkpoint (the same flags give the same result as an
+    uninterrupted run)."""
+    progress: bool | None = None
+    """Live progress bar: None shows it only when stderr is a terminal; true forces it; false turns it off."""
     quiet: bool = False
-    """No progress bar."""
+    """No progress bar and no summary line (errors and warnings only)."""
 
     def __post_init__(self) -> None:
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)
         _positive("grad_accum", self.grad_accum)
-        for name in ("max_steps", "val_every", "checkpoint_every", "early_stopping"):
+        for name in ("max_steps", "val_every", "checkpoint_every", "early_stopping", "threads"):
             if getattr(self, name) is not None:
                 _positive(name, getattr(self, name))
         if self.time_budget is not None and not (self.time_budget > 0 and math.isfinite(self.time_budget)):
@@ -97,8 +113,35 @@ class TrainConfig:
             raise ValueError(f"--schedule must be one of {choices}; got {self.schedule!r}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"--mode must be 'min' or 'max'; got {self.mode!r}")
+        if not isinstance(self.out, str) or not self.out:
+            raise ValueError(f"--out must be a folder path; got {self.out!r}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             raise ValueError(f"--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}")
+
+    def engine_config(self) -> TrainConfig:
+        """Only the engine's fields, as a plain :class:`TrainConfig` (an application's subclass drops its own).
+
+        >>> @dataclass
+        ... class TrainArgs(TrainConfig):
+        ...     hidden_size: int = 8
+        >>> TrainArgs(epochs=3).engine_config()
+        TrainConfig(epochs=3, ...)
+        """
+        return TrainConfig(**{f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+
+    def show_progress(self, stream: Any = None) -> bool:
+        """Whether to draw a live progress bar: --progress if given, else only when ``stream`` (stderr) is a terminal
+        and not --quiet.
+
+        >>> TrainConfig(progress=True).show_progress(), TrainConfig(progress=True, quiet=True).show_progress()
+        (True, False)
+        """
+        if self.quiet or self.progress is False:
+            return False
+        if self.progress:
+            return True
+        stream = sys.stderr if stream is None else stream
+        return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def _positive(name: str, value: Any) -> None:
@@ -136,7 +179,8 @@ class FitResult:
     history: list[dict[str, Any]]
     """Every logged event (one per validation, or per epoch without validation), as in metrics.jsonl."""
     stopped_reason: str
-    """'epochs', 'max_steps', 'time_budget', 'early_stopping' or 'callback'."""
+    """'epochs', 'max_steps', 'time_budget', 'early_stopping', 'callback' or 'interrupted' (Ctrl-C/SIGTERM: the
+    last checkpoint was written at the step boundary, the model holds the best weights so far)."""
     seconds: float
     """Training time in seconds, summed over resumed segments."""
     steps: int = 0

@@ -47,6 +47,7 @@ from rnnkit.train.distributed import (
     world_size,
 )
 from rnnkit.train.evaluation import BestTracker, check_output, numbers, reduce_means, step_sums
+from rnnkit.train.interrupt import stop_requested
 from rnnkit.train.runlog import RunLog
 from rnnkit.train.schedule import LRSchedule
 from rnnkit.train.seeding import rng_state, seed_everything, set_rng_state
@@ -178,13 +179,18 @@ class Trainer:
         return self._seconds()
 
     # ------------------------------------------------------------------------------------------------- fit
-    def fit(self, train_loader: Iterable, val_loader: Iterable | None = None, *, resume: bool = False) -> FitResult:
-        """Train until --epochs, --max_steps, --time_budget, early stopping or a callback stops it.
+    def fit(
+        self, train_loader: Iterable, val_loader: Iterable | None = None, *, resume: bool | None = None
+    ) -> FitResult:
+        """Train until --epochs, --max_steps, --time_budget, early stopping, a callback or Ctrl-C stops it.
 
-        With ``resume=True`` it continues from ``run_dir/last.ckpt`` (or starts fresh, with a warning, if there is
-        none yet). At the end the model holds the best weights by --monitor when validation ran, else the last.
+        With ``resume=True`` (default: the config's --resume) it continues from ``run_dir/last.ckpt`` (or starts
+        fresh, with a warning, if there is none yet). At the end the model holds the best weights by --monitor when
+        validation ran, else the last. Inside :func:`~rnnkit.train.interrupt.graceful_interrupts` a Ctrl-C/SIGTERM
+        stops at the next step boundary with ``stopped_reason == "interrupted"``, after writing last.ckpt.
         """
         cfg = self.config
+        resume = cfg.resume if resume is None else resume
         self._t0 = time.perf_counter()  # reset again just before the first step
         self._reset_state()
         self._val_loader = val_loader
@@ -215,7 +221,7 @@ class Trainer:
             initial=self.step,
             desc="train",
             unit="step",
-            disable=cfg.quiet or not self.is_main,
+            disable=not (self.is_main and cfg.show_progress()),
             dynamic_ncols=True,
         )
         self._last_plot = self._t0 = time.perf_counter()
@@ -227,7 +233,7 @@ class Trainer:
                     break
                 reason = self._run_epoch(train_loader, bar)
             bar.close()
-            if self.step > 0 and self.last_val_step != self.step:
+            if reason != "interrupted" and self.step > 0 and self.last_val_step != self.step:
                 self._log_event()  # the final state gets a validation (or a train-only event)
             if self.run_dir is not None and (self.last_checkpoint is None or self._checkpoint_step != self.step):
                 self._checkpoint()
@@ -251,13 +257,7 @@ class Trainer:
             seconds=self._seconds(),
             steps=self.step,
         )
-        log.info(
-            "training stopped (%s) after %d steps, %.1f s; best %s",
-            reason,
-            self.step,
-            result.seconds,
-            result.best_metrics,
-        )
+        log.debug("training stopped (%s) after %d steps, %.1f s", reason, self.step, result.seconds)
         for cb in self.callbacks:
             cb.on_fit_end(self, result)
         return result
@@ -277,11 +277,13 @@ class Trainer:
 
     def _stop_reason(self) -> str | None:
         cfg = self.config
-        flags = torch.tensor([float(self.should_stop), self._seconds()], dtype=torch.float64)
+        flags = torch.tensor([float(self.should_stop), self._seconds(), float(stop_requested())], dtype=torch.float64)
         if self.distributed:  # every rank must stop at the same step, and anneal the same learning rate
             flags = all_reduce(flags.to(self.device), "max").cpu()
         if cfg.time_budget is not None:
             self._time_fraction = min(1.0, float(flags[1]) / (cfg.time_budget * 60))
+        if flags[2]:  # Ctrl-C/SIGTERM on any rank; checked first, so a resumed run continues from here
+            return "interrupted"
         if cfg.max_steps is not None and self.step >= cfg.max_steps:
             return "max_steps"
         if self.tracker.stopped:
