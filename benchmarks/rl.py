@@ -32,7 +32,7 @@ from _common import append_results, markdown_table  # noqa: E402
 
 from rnnkit.rl.envs import make_env  # noqa: E402
 from rnnkit.rl.plots import plot_learning_curve  # noqa: E402
-from rnnkit.rl.ppo import PPOConfig, evaluate, train  # noqa: E402
+from rnnkit.rl.ppo import PPOConfig, train  # noqa: E402
 
 ZOO_CARTPOLE = {
     "env": "CartPole-v1",
@@ -54,16 +54,14 @@ ZOO_CARTPOLE = {
 
 def run_rnnkit(settings: dict[str, Any], cell: str, seed: int, out: Path, episodes: int = 20) -> dict[str, Any]:
     cfg = PPOConfig(**settings, cell=cell, seed=seed, out=str(out / f"{settings['env'].replace('/', '_')}_{cell}_{seed}"),
-                    quiet=True, threads=1)
-    began = time.perf_counter()
-    model, result, loader = train(cfg)
-    seconds = time.perf_counter() - began
-    final = evaluate(model, episodes)
+                    quiet=True, threads=1, eval_episodes=episodes)
+    _, result, metrics = train(cfg)
+    seconds, final = result.seconds, metrics["eval"]
     return {
         "who": f"rnnkit {cell}",
         "seed": seed,
         "seconds": seconds,
-        "steps_per_s": loader.env_steps / seconds,
+        "steps_per_s": metrics["env_steps_per_second"],
         "return": final["return_mean"],
         "std": final["return_std"],
         "history": result.history,

@@ -20,11 +20,12 @@ TINY = ["--steps", "256", "--n_envs", "4", "--n_steps", "32", "--batch_size", "6
 def test_train_then_eval_writes_the_model_metrics_and_curve(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["rl", "train", "--env", "CartPole-v1", "--mask_velocity", "true", "--cell", "gru",
-                 "--out", str(out), *TINY]) == 0
+                 "--out", str(out), *TINY[:-2]]) == 0  # not --quiet: the summary line is printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["env_steps"] == 256 and metrics["eval"]["episodes"] == 2
     assert (out / "learning_curve.png").stat().st_size > 0 and (out / "config.json").is_file()
-    assert "evaluation over 2 episodes" in capsys.readouterr().out
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert " over 2 episodes, " in summary and summary.endswith(f"model saved to {out / 'model'}")
     model = rnnkit.load(out / "model")
     assert model.config["env"] == {"id": "CartPole-v1", "mask_velocity": True, "obs_noise": 0.0}
     assert main(["rl", "eval", "--model", str(out), "--episodes", "3"]) == 0
@@ -74,3 +75,34 @@ def test_a_missing_simulator_package_is_named(tmp_path, capsys, monkeypatch):
 def test_eval_of_a_model_that_is_not_an_agent_says_so(tmp_path, capsys):
     assert main(["rl", "eval", "--model", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.startswith("rnnkit rl eval: error: ")
+
+
+def test_ctrl_c_keeps_the_model_and_resume_finishes_the_run(tmp_path):
+    """A real `rnnkit rl train` process gets SIGINT mid-training: one line, exit 130, the model so far saved; then
+    --resume continues from the checkpoint to the full number of steps (environments restart: see rnnkit.rl.ppo)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    args = ["rl", "train", "--env", "CartPole-v1", "--out", str(out), "--steps", "8192", "--n_envs", "4",
+            "--n_steps", "32", "--batch_size", "64", "--n_epochs", "2", "--hidden_size", "16",
+            "--eval_episodes", "2", "--quiet", "true"]
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli", *args], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 120
+    while not (out / "last.ckpt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("interrupted at step ") and line.endswith(f"best model saved to {out / 'model'}; continue with --resume")
+    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
+    assert rnnkit.load(out / "model").config["env"]["id"] == "CartPole-v1"
+    assert main([*args, "--resume", "true"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["env_steps"] == 8192 and "interrupted" not in metrics

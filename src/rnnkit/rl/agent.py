@@ -33,12 +33,16 @@ class RecurrentPPO:
         self.config = PPOConfig(env=env, **settings)
         self.model: ActorCritic | None = None
         self.result: FitResult | None = None
+        self.metrics: dict[str, Any] = {}
 
     def fit(self, steps: int | None = None, *, resume: bool = False) -> RecurrentPPO:
-        """Train for ``steps`` environment steps (default: the config's), writing the run to ``config.out``."""
+        """Train for ``steps`` environment steps (default: the config's) into ``config.out`` (which must not hold a
+        run already, unless ``resume``), as ``rnnkit rl train`` does; ``self.metrics`` holds its metrics.json."""
+        changes: dict[str, Any] = {"resume": resume}
         if steps is not None:
-            self.config = replace(self.config, steps=steps)
-        self.model, self.result, _ = train(self.config, resume=resume)
+            changes["steps"] = steps
+        self.config = replace(self.config, **changes)
+        self.model, self.result, self.metrics = train(self.config)
         return self
 
     learn = fit  # the name sb3 users know

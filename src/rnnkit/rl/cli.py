@@ -1,51 +1,25 @@
-"""``rnnkit rl train | eval``: recurrent PPO from the command line (a thin layer over :class:`RecurrentPPO`)."""
+"""``rnnkit rl train | eval``: recurrent PPO from the command line (thin layers over :mod:`rnnkit.rl.ppo` and
+:class:`~rnnkit.rl.agent.RecurrentPPO`)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnkit.rl.agent import RecurrentPPO
-from rnnkit.rl.plots import plot_learning_curve
-from rnnkit.rl.ppo import PPOConfig, evaluate, train
+from rnnkit.rl.ppo import PPOConfig, train
 from rnnkit.train import write_json
-
-log = logging.getLogger(__name__)
 
 
 def train_command(cfg: PPOConfig) -> dict[str, Any]:
-    """Train, save the model, evaluate it and write metrics.json and learning_curve.png to --out."""
-    out = Path(cfg.out)
-    model, result, loader = train(cfg, resume=getattr(cfg, "resume", False))
-    model.save(out / "model")
-    final = evaluate(model, cfg.eval_episodes)
-    seconds = max(result.seconds, 1e-9)
-    metrics = {
-        "env": cfg.env,
-        "cell": cfg.cell,
-        "env_steps": loader.env_steps,
-        "train_seconds": result.seconds,
-        "env_steps_per_second": loader.env_steps / seconds,
-        "collect_seconds": loader.collect_seconds,
-        "stopped_reason": result.stopped_reason,
-        "final_train_return": result.history[-1].get("train_ep_return") if result.history else None,
-        "eval": final,
-    }
-    write_json(out / "metrics.json", metrics)
-    plot_learning_curve({cfg.cell: result.history}, cfg.n_envs * cfg.n_steps, out / "learning_curve.png", cfg.env)
-    print(
-        f"{cfg.env} ({cfg.cell}): {loader.env_steps} env steps in {result.seconds:.0f} s "
-        f"({metrics['env_steps_per_second']:.0f}/s); evaluation over {cfg.eval_episodes} episodes: "
-        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}; model in {out / 'model'}"
-    )
-    return metrics
+    """Train, save OUT/model, evaluate it; metrics.json, config.json and learning_curve.png in --out."""
+    return train(cfg)[2]
 
 
 @dataclass
 class EvalArgs:
-    """Evaluate a trained agent on its environment: mean and std of the return into metrics.json."""
+    """Evaluate a trained agent on its environment: mean and std of the return into a JSON file."""
 
     model: str
     """The model folder (or the run folder rnnkit rl train wrote)."""
@@ -56,7 +30,7 @@ class EvalArgs:
     video: str | None = None
     """Also record one episode as a GIF at this path."""
     out: str | None = None
-    """Where to write metrics.json (default: the model's run folder)."""
+    """Where to write metrics.json (default: eval_metrics.json beside the model, in its run folder)."""
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -67,9 +41,10 @@ def eval_command(args: EvalArgs) -> dict[str, Any]:
     agent = RecurrentPPO.load(args.model)
     result = agent.evaluate(args.episodes, deterministic=not args.sampled, video=args.video)
     model_dir = Path(args.model)
-    out = Path(args.out) if args.out is not None else (model_dir.parent if model_dir.name == "model" else model_dir)
-    write_json(out / "eval_metrics.json" if args.out is None else out / "metrics.json", result)
-    print(f"return over {args.episodes} episodes: {result['return_mean']:.1f} ± {result['return_std']:.1f}")
+    run_dir = model_dir.parent if (model_dir / "config.json").is_file() and model_dir.name == "model" else model_dir
+    path = Path(args.out) / "metrics.json" if args.out is not None else run_dir / "eval_metrics.json"
+    write_json(path, result)
+    print(f"return over {args.episodes} episodes: {result['return_mean']:.1f} ± {result['return_std']:.1f} ({path})")
     return result
 
 

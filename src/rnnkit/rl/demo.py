@@ -30,7 +30,7 @@ SETTINGS = {
 def section(out: Path, quick: bool) -> Section:
     """Train an LSTM and a feed-forward PPO agent on CartPole-v1 without velocities."""
     from rnnkit.rl.plots import plot_learning_curve
-    from rnnkit.rl.ppo import PPOConfig, evaluate, train
+    from rnnkit.rl.ppo import PPOConfig, train
 
     out = Path(out) / "rl"
     steps = 512 if quick else 60_000
@@ -38,11 +38,10 @@ def section(out: Path, quick: bool) -> Section:
     rows, curves = [], {}
     for cell, label in (("lstm", "LSTM"), ("none", "feed-forward")):
         log.info("rl demo: training a %s agent on CartPole-v1 without velocities", label)
-        cfg = PPOConfig(**SETTINGS, steps=steps, cell=cell, out=str(out / cell), quiet=True)
-        model, result, loader = train(cfg)
-        final = evaluate(model, episodes)
+        cfg = PPOConfig(**SETTINGS, steps=steps, cell=cell, out=str(out / cell), eval_episodes=episodes, quiet=True)
+        _, result, metrics = train(cfg)
         curves[label] = result.history
-        rows.append([label, loader.env_steps, round(result.seconds, 1), round(final["return_mean"], 1)])
+        rows.append([label, metrics["env_steps"], round(result.seconds, 1), round(metrics["eval"]["return_mean"], 1)])
     image = plot_learning_curve(curves, 8 * 32, out / "learning_curve.png", "CartPole-v1 without velocities")
     header = ["agent", "env steps", "seconds", f"return ({episodes} episodes, max 500)"]
     intro = (

@@ -93,7 +93,7 @@ class RepeatPrevious(gym.Env):
 
     >>> env = RepeatPrevious(k=4, delay=2, length=10)
     >>> obs, _ = env.reset(seed=0)
-    >>> obs.shape, env.action_space.n
+    >>> obs.shape, int(env.action_space.n)
     ((4,), 4)
     """
 

@@ -22,7 +22,11 @@ import torch.nn.functional as F
 from rnnkit.rl.envs import make_env, make_vec_env
 from rnnkit.rl.policy import CELL_CHOICES, ActorCritic
 from rnnkit.rl.rollout import RolloutLoader
-from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seed_everything
+from torch import nn
+
+from rnnkit.rl.plots import plot_learning_curve
+from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer
+from rnnkit.train.driver import Fitted, Run, run_training
 
 
 @dataclass
@@ -81,9 +85,7 @@ class PPOConfig(TrainConfig):
     eval_episodes: int = 20
     """Episodes of the final evaluation (deterministic actions), written to metrics.json."""
     threads: int | None = 1
-    """torch CPU threads (None: torch's default). One is fastest for these small networks."""
     out: str = "runs/rl"
-    """Output folder: model/, metrics.json, config.json, learning_curve.png, checkpoints, logs."""
     lr: float = 3e-4
     batch_size: int = 256
     weight_decay: float = 0.0
@@ -175,15 +177,14 @@ def build_model(cfg: PPOConfig, envs: Any) -> ActorCritic:
     )
 
 
-def train(cfg: PPOConfig, *, resume: bool = False) -> tuple[ActorCritic, FitResult, RolloutLoader]:
-    """Train an agent as ``cfg`` says, in ``cfg.out``; returns the model, the fit result and the loader."""
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
+def fit_agent(run: Run) -> Fitted:
+    """The driver's ``fit`` for RL: environments, model, rollout loader, the engine's trainer, a learning curve."""
+    cfg = run.config
+    assert isinstance(cfg, PPOConfig)
     envs = make_vec_env(
         cfg.env, cfg.n_envs, asynchronous=cfg.asynchronous, mask_velocity=cfg.mask_velocity, obs_noise=cfg.obs_noise
     )
     try:
-        seed_everything(cfg.seed)
         model = build_model(cfg, envs)
         loader = RolloutLoader(
             model,
@@ -199,11 +200,50 @@ def train(cfg: PPOConfig, *, resume: bool = False) -> tuple[ActorCritic, FitResu
             normalize_reward=cfg.normalize_reward,
             seed=cfg.seed,
         )
-        trainer = Trainer(model, cfg, step=ppo_step(cfg), run_dir=cfg.out, run_config=asdict(cfg))
-        result = trainer.fit(_WithStats(loader), resume=resume)
+        trainer = Trainer(model, cfg, step=ppo_step(cfg), run_dir=run.run_dir(), run_config=run.resolved)
+        result = trainer.fit(_WithStats(loader), resume=cfg.resume)
     finally:
         envs.close()
-    return model, result, loader
+    steps_per_epoch = cfg.n_envs * cfg.n_steps
+    if result.history:
+        plot_learning_curve({cfg.cell: result.history}, steps_per_epoch, run.out / "learning_curve.png", cfg.env)
+    iterations = result.history[-1]["epoch"] if result.history else 0
+    metrics = {
+        "env": cfg.env,
+        "cell": cfg.cell,
+        "env_steps": iterations * steps_per_epoch,
+        "env_steps_per_second": loader.env_steps / max(result.seconds, 1e-9),
+        "collect_seconds": loader.collect_seconds,
+        "final_train_return": result.history[-1].get("train_ep_return") if result.history else None,
+    }
+    return Fitted(model=model, results=[result], metrics=metrics)
+
+
+def train(cfg: PPOConfig) -> tuple[ActorCritic, FitResult, dict[str, Any]]:
+    """Train as ``cfg`` says into ``cfg.out`` through the engine's driver (run folder checks, config.json, Ctrl-C,
+    --resume, model/, metrics.json with a final evaluation); returns the model, the fit result and the metrics."""
+    fitted: list[Fitted] = []
+
+    def fit(run: Run) -> Fitted:
+        fitted.append(fit_agent(run))
+        return fitted[-1]
+
+    def final(model: nn.Module) -> dict[str, Any]:
+        assert isinstance(model, ActorCritic)
+        return {"eval": evaluate(model, cfg.eval_episodes)}
+
+    metrics = run_training(cfg, fit, command="rl train", evaluate=final, headline=_headline)
+    model = fitted[-1].model
+    assert isinstance(model, ActorCritic)
+    return model, fitted[-1].results[0], metrics
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    ev = metrics["eval"]
+    return (
+        f"return {ev['return_mean']:.1f} ± {ev['return_std']:.1f} over {ev['episodes']} episodes, "
+        f"{metrics['env_steps_per_second']:.0f} env steps/s"
+    )
 
 
 class _WithStats:
