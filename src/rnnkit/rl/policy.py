@@ -38,7 +38,7 @@ class RunningNorm(nn.Module):
 
     >>> norm = RunningNorm(2)
     >>> norm.update(torch.tensor([[1.0, 10.0], [3.0, 30.0]]))
-    >>> [round(m, 3) for m in norm.mean.tolist()]
+    >>> [round(m, 2) for m in norm.mean.tolist()]
     [2.0, 20.0]
     """
 
