@@ -102,7 +102,7 @@ def cartpole(args: argparse.Namespace) -> None:
     out = Path(args.out)
     rows, runs = [], []
     for seed in args.seeds:
-        for cell in ("lstm", "gru", "none"):
+        for cell in args.cells:
             runs.append(run_rnnkit(ZOO_CARTPOLE, cell, seed, out))
             print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}), flush=True)
         if not args.no_sb3:
@@ -120,7 +120,7 @@ def cartpole(args: argparse.Namespace) -> None:
     append_results(
         "RL: CartPole-v1 without velocities, rnnkit vs sb3-contrib RecurrentPPO",
         table,
-        "python benchmarks/rl.py cartpole" + (" --no_sb3" if args.no_sb3 else ""),
+        "python benchmarks/rl.py cartpole --cells " + " ".join(args.cells) + (" --no_sb3" if args.no_sb3 else ""),
         "rl-zoo's CartPoleNoVel settings for both (100k steps, 8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98, "
         "lambda 0.8, lr 1e-3 and clip 0.2 annealed, LSTM 64 actor and critic, heads 64 ReLU, obs + reward "
         "normalisation); 1 torch thread each, one run after the other. Curves: benchmarks/rl_cartpole_novel.png.",
@@ -144,7 +144,7 @@ def tasks(args: argparse.Namespace) -> None:
     for name in args.tasks:
         settings = dict(TASKS[name], steps=args.steps or TASKS[name]["steps"])
         curves = {}
-        for cell in ("lstm", "gru", "none"):
+        for cell in args.cells:
             r = run_rnnkit(settings, cell, args.seeds[0], out, episodes=10)
             label = "feed-forward" if cell == "none" else cell.upper()
             curves[label] = r["history"]
@@ -155,7 +155,8 @@ def tasks(args: argparse.Namespace) -> None:
     table = markdown_table(["task", "core", "env steps", "return (10 episodes)", "train s"], rows)
     print(table)
     append_results("RL: learning curves with LSTM, GRU and feed-forward cores", table,
-                   "python benchmarks/rl.py tasks " + " ".join(f"--tasks {t}" for t in args.tasks),
+                   f"python benchmarks/rl.py tasks --tasks {' '.join(args.tasks)} --cells {' '.join(args.cells)}"
+                   + (f" --steps {args.steps}" if args.steps else ""),
                    "Curves: benchmarks/rl_<task>.png. 1 torch thread, seed 0, deterministic evaluation.")
 
 
@@ -166,6 +167,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench_rl")
     parser.add_argument("--no_sb3", action="store_true", help="skip sb3-contrib (if it is not installed)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "none"], help="rnnkit cores for cartpole")
     parser.add_argument("--steps", type=int, default=None, help="override every task's step budget")
     args = parser.parse_args()
     cartpole(args) if args.part == "cartpole" else tasks(args)
