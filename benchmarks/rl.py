@@ -28,11 +28,10 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_results, markdown_table  # noqa: E402
-
-from rnnkit.rl.envs import make_env  # noqa: E402
-from rnnkit.rl.plots import plot_learning_curve  # noqa: E402
-from rnnkit.rl.ppo import PPOConfig, train  # noqa: E402
+from _common import append_results, markdown_table
+from rnnkit.rl.envs import make_env
+from rnnkit.rl.plots import plot_learning_curve
+from rnnkit.rl.ppo import PPOConfig, train
 
 ZOO_CARTPOLE = {
     "env": "CartPole-v1",
@@ -53,8 +52,15 @@ ZOO_CARTPOLE = {
 
 
 def run_rnnkit(settings: dict[str, Any], cell: str, seed: int, out: Path, episodes: int = 20) -> dict[str, Any]:
-    cfg = PPOConfig(**settings, cell=cell, seed=seed, out=str(out / f"{settings['env'].replace('/', '_')}_{cell}_{seed}"),
-                    quiet=True, threads=1, eval_episodes=episodes)
+    cfg = PPOConfig(
+        **settings,
+        cell=cell,
+        seed=seed,
+        out=str(out / f"{settings['env'].replace('/', '_')}_{cell}_{seed}"),
+        quiet=True,
+        threads=1,
+        eval_episodes=episodes,
+    )
     _, result, metrics = train(cfg)
     seconds, final = result.seconds, metrics["eval"]
     return {
@@ -79,13 +85,29 @@ def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
         return lambda progress: progress * value
 
     torch.set_num_threads(1)
-    envs = VecNormalize(make_vec_env(lambda: make_env("CartPole-v1", mask_velocity=True), n_envs=8, seed=seed),
-                        gamma=0.98)
+    envs = VecNormalize(
+        make_vec_env(lambda: make_env("CartPole-v1", mask_velocity=True), n_envs=8, seed=seed), gamma=0.98
+    )
     model = RecurrentPPO(
-        "MlpLstmPolicy", envs, n_steps=32, batch_size=256, n_epochs=20, gamma=0.98, gae_lambda=0.8,
-        learning_rate=lin(1e-3), clip_range=lin(0.2), ent_coef=0.0, seed=seed, verbose=0,
-        policy_kwargs={"ortho_init": False, "activation_fn": torch.nn.ReLU, "lstm_hidden_size": 64,
-                       "enable_critic_lstm": True, "net_arch": {"pi": [64], "vf": [64]}},
+        "MlpLstmPolicy",
+        envs,
+        n_steps=32,
+        batch_size=256,
+        n_epochs=20,
+        gamma=0.98,
+        gae_lambda=0.8,
+        learning_rate=lin(1e-3),
+        clip_range=lin(0.2),
+        ent_coef=0.0,
+        seed=seed,
+        verbose=0,
+        policy_kwargs={
+            "ortho_init": False,
+            "activation_fn": torch.nn.ReLU,
+            "lstm_hidden_size": 64,
+            "enable_critic_lstm": True,
+            "net_arch": {"pi": [64], "vf": [64]},
+        },
     )
     began = time.perf_counter()
     model.learn(100_000)
@@ -94,8 +116,14 @@ def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
     from stable_baselines3.common.evaluation import evaluate_policy
 
     mean, std = evaluate_policy(model, envs, n_eval_episodes=episodes, deterministic=True)
-    return {"who": "sb3-contrib RecurrentPPO (LSTM)", "seed": seed, "seconds": seconds,
-            "steps_per_s": 100_000 / seconds, "return": float(mean), "std": float(std)}
+    return {
+        "who": "sb3-contrib RecurrentPPO (LSTM)",
+        "seed": seed,
+        "seconds": seconds,
+        "steps_per_s": 100_000 / seconds,
+        "return": float(mean),
+        "std": float(std),
+    }
 
 
 def cartpole(args: argparse.Namespace) -> None:
@@ -111,8 +139,16 @@ def cartpole(args: argparse.Namespace) -> None:
     sb3 = {r["seed"]: r["seconds"] for r in runs if r["who"].startswith("sb3")}
     for r in runs:
         ratio = f"{sb3[r['seed']] / r['seconds']:.1f}x" if r["seed"] in sb3 else ""
-        rows.append([r["who"].replace("rnnkit none", "rnnkit feed-forward"), r["seed"], f"{r['return']:.1f} ± {r['std']:.1f}",
-                     f"{r['seconds']:.0f}", f"{r['steps_per_s']:.0f}", ratio])
+        rows.append(
+            [
+                r["who"].replace("rnnkit none", "rnnkit feed-forward"),
+                r["seed"],
+                f"{r['return']:.1f} ± {r['std']:.1f}",
+                f"{r['seconds']:.0f}",
+                f"{r['steps_per_s']:.0f}",
+                ratio,
+            ]
+        )
     table = markdown_table(["agent", "seed", "return (20 episodes)", "train s", "env steps/s", "speed-up vs sb3"], rows)
     print(table)
     curves = {r["who"]: r["history"] for r in runs if "history" in r and r["seed"] == args.seeds[0]}
@@ -128,13 +164,40 @@ def cartpole(args: argparse.Namespace) -> None:
 
 
 TASKS = {
-    "pendulum": {"env": "Pendulum-v1", "mask_velocity": True, "steps": 100_000, "n_envs": 8, "n_steps": 256,
-                 "batch_size": 512, "n_epochs": 10, "gamma": 0.9, "gae_lambda": 0.95, "lr": 1e-3,
-                 "log_std_init": -1.0},
-    "repeat": {"env": "rnnkit/RepeatPrevious-v0", "steps": 100_000, "n_envs": 8, "n_steps": 64, "batch_size": 256,
-               "n_epochs": 10, "gamma": 0.9, "lr": 1e-3, "ent_coef": 0.01},
-    "halfcheetah": {"env": "HalfCheetah-v5", "mask_velocity": True, "steps": 100_000, "n_envs": 8, "n_steps": 256,
-                    "batch_size": 512, "n_epochs": 10, "lr": 3e-4},
+    "pendulum": {
+        "env": "Pendulum-v1",
+        "mask_velocity": True,
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 256,
+        "batch_size": 512,
+        "n_epochs": 10,
+        "gamma": 0.9,
+        "gae_lambda": 0.95,
+        "lr": 1e-3,
+        "log_std_init": -1.0,
+    },
+    "repeat": {
+        "env": "rnnkit/RepeatPrevious-v0",
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 64,
+        "batch_size": 256,
+        "n_epochs": 10,
+        "gamma": 0.9,
+        "lr": 1e-3,
+        "ent_coef": 0.01,
+    },
+    "halfcheetah": {
+        "env": "HalfCheetah-v5",
+        "mask_velocity": True,
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 256,
+        "batch_size": 512,
+        "n_epochs": 10,
+        "lr": 3e-4,
+    },
 }
 
 
@@ -148,16 +211,26 @@ def tasks(args: argparse.Namespace) -> None:
             r = run_rnnkit(settings, cell, args.seeds[0], out, episodes=10)
             label = "feed-forward" if cell == "none" else cell.upper()
             curves[label] = r["history"]
-            rows.append([settings["env"] + (" (no velocity)" if settings.get("mask_velocity") else ""), label,
-                         settings["steps"], f"{r['return']:.1f} ± {r['std']:.1f}", f"{r['seconds']:.0f}"])
+            rows.append(
+                [
+                    settings["env"] + (" (no velocity)" if settings.get("mask_velocity") else ""),
+                    label,
+                    settings["steps"],
+                    f"{r['return']:.1f} ± {r['std']:.1f}",
+                    f"{r['seconds']:.0f}",
+                ]
+            )
             print(rows[-1], flush=True)
         plot_learning_curve(curves, r["steps_per_epoch"], Path(__file__).with_name(f"rl_{name}.png"), settings["env"])
     table = markdown_table(["task", "core", "env steps", "return (10 episodes)", "train s"], rows)
     print(table)
-    append_results("RL: learning curves with LSTM, GRU and feed-forward cores", table,
-                   f"python benchmarks/rl.py tasks --tasks {' '.join(args.tasks)} --cells {' '.join(args.cells)}"
-                   + (f" --steps {args.steps}" if args.steps else ""),
-                   "Curves: benchmarks/rl_<task>.png. 1 torch thread, seed 0, deterministic evaluation.")
+    append_results(
+        "RL: learning curves with LSTM, GRU and feed-forward cores",
+        table,
+        f"python benchmarks/rl.py tasks --tasks {' '.join(args.tasks)} --cells {' '.join(args.cells)}"
+        + (f" --steps {args.steps}" if args.steps else ""),
+        "Curves: benchmarks/rl_<task>.png. 1 torch thread, seed 0, deterministic evaluation.",
+    )
 
 
 def main() -> None:

@@ -9,18 +9,50 @@ import torch
 
 pytest.importorskip("gymnasium", reason="rnnkit.rl needs the rl extra (gymnasium)")
 
-import rnnkit  # noqa: E402
-from rnnkit.cli import main  # noqa: E402
-from rnnkit.rl import RecurrentPPO  # noqa: E402
+import rnnkit
+from rnnkit.cli import main
+from rnnkit.rl import RecurrentPPO
 
-TINY = ["--steps", "256", "--n_envs", "4", "--n_steps", "32", "--batch_size", "64", "--n_epochs", "2",
-        "--hidden_size", "16", "--eval_episodes", "2", "--quiet", "true"]
+TINY = [
+    "--steps",
+    "256",
+    "--n_envs",
+    "4",
+    "--n_steps",
+    "32",
+    "--batch_size",
+    "64",
+    "--n_epochs",
+    "2",
+    "--hidden_size",
+    "16",
+    "--eval_episodes",
+    "2",
+    "--quiet",
+    "true",
+]
 
 
 def test_train_then_eval_writes_the_model_metrics_and_curve(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["rl", "train", "--env", "CartPole-v1", "--mask_velocity", "true", "--cell", "gru",
-                 "--out", str(out), *TINY[:-2]]) == 0  # not --quiet: the summary line is printed
+    assert (
+        main(
+            [
+                "rl",
+                "train",
+                "--env",
+                "CartPole-v1",
+                "--mask_velocity",
+                "true",
+                "--cell",
+                "gru",
+                "--out",
+                str(out),
+                *TINY[:-2],
+            ]
+        )
+        == 0
+    )  # not --quiet: the summary line is printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["env_steps"] == 256 and metrics["eval"]["episodes"] == 2
     assert (out / "learning_curve.png").stat().st_size > 0 and (out / "config.json").is_file()
@@ -33,10 +65,38 @@ def test_train_then_eval_writes_the_model_metrics_and_curve(tmp_path, capsys):
 
 
 def test_python_api_and_cli_train_the_same_agent(tmp_path):
-    assert main(["rl", "train", "--env", "CartPole-v1", "--cell", "lstm", "--out", str(tmp_path / "cli"),
-                 "--seed", "5", *TINY]) == 0
-    agent = RecurrentPPO("CartPole-v1", cell="lstm", out=str(tmp_path / "api"), seed=5, steps=256, n_envs=4,
-                         n_steps=32, batch_size=64, n_epochs=2, hidden_size=16, eval_episodes=2, quiet=True).fit()
+    assert (
+        main(
+            [
+                "rl",
+                "train",
+                "--env",
+                "CartPole-v1",
+                "--cell",
+                "lstm",
+                "--out",
+                str(tmp_path / "cli"),
+                "--seed",
+                "5",
+                *TINY,
+            ]
+        )
+        == 0
+    )
+    agent = RecurrentPPO(
+        "CartPole-v1",
+        cell="lstm",
+        out=str(tmp_path / "api"),
+        seed=5,
+        steps=256,
+        n_envs=4,
+        n_steps=32,
+        batch_size=64,
+        n_epochs=2,
+        hidden_size=16,
+        eval_episodes=2,
+        quiet=True,
+    ).fit()
     cli_weights = RecurrentPPO.load(tmp_path / "cli").model.state_dict()
     for key, value in agent.model.state_dict().items():
         torch.testing.assert_close(value, cli_weights[key], atol=0, rtol=0)
@@ -47,8 +107,14 @@ def test_python_api_and_cli_train_the_same_agent(tmp_path):
     [
         (["--env", "NoSuchEnv-v0"], "rnnkit rl train: error: --env: cannot make 'NoSuchEnv-v0'"),
         (["--env", "Blackjack-v1"], "rnnkit rl train: error: Blackjack-v1: rnnkit rl needs a flat Box observation"),
-        (["--env", "CarRacing-v3", "--mask_velocity", "true"], "rnnkit rl train: error: --mask_velocity needs a flat Box"),
-        (["--env", "Ant-v5", "--mask_velocity", "true"], "rnnkit rl train: error: --mask_velocity: the velocity entries of Ant-v5 are not known; supported tasks: CartPole"),
+        (
+            ["--env", "CarRacing-v3", "--mask_velocity", "true"],
+            "rnnkit rl train: error: --mask_velocity needs a flat Box",
+        ),
+        (
+            ["--env", "Ant-v5", "--mask_velocity", "true"],
+            "rnnkit rl train: error: --mask_velocity: the velocity entries of Ant-v5 are not known; supported",
+        ),
         (["--env", "Taxi-v4"], "rnnkit rl train: error: Taxi-v4: rnnkit rl needs a flat Box observation"),
         (["--cell", "transformer"], "rnnkit rl train: error: --cell must be one of lstm, gru, rnn, none; got"),
         (["--batch_size", "4096"], "rnnkit rl train: error: --batch_size 4096 is larger than a rollout"),
@@ -87,11 +153,36 @@ def test_ctrl_c_keeps_the_model_and_resume_finishes_the_run(tmp_path):
     import time
 
     out = tmp_path / "run"
-    args = ["rl", "train", "--env", "CartPole-v1", "--out", str(out), "--steps", "8192", "--n_envs", "4",
-            "--n_steps", "32", "--batch_size", "64", "--n_epochs", "2", "--hidden_size", "16",
-            "--eval_episodes", "2", "--quiet", "true"]
-    proc = subprocess.Popen([sys.executable, "-m", "rnnkit.cli", *args], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    args = [
+        "rl",
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--out",
+        str(out),
+        "--steps",
+        "8192",
+        "--n_envs",
+        "4",
+        "--n_steps",
+        "32",
+        "--batch_size",
+        "64",
+        "--n_epochs",
+        "2",
+        "--hidden_size",
+        "16",
+        "--eval_episodes",
+        "2",
+        "--quiet",
+        "true",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit.cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     deadline = time.monotonic() + 120
     while not (out / "last.ckpt").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -100,7 +191,9 @@ def test_ctrl_c_keeps_the_model_and_resume_finishes_the_run(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     line = err.strip().splitlines()[-1]
-    assert line.startswith("interrupted at step ") and line.endswith(f"best model saved to {out / 'model'}; continue with --resume")
+    assert line.startswith("interrupted at step ") and line.endswith(
+        f"best model saved to {out / 'model'}; continue with --resume"
+    )
     assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
     assert rnnkit.load(out / "model").config["env"]["id"] == "CartPole-v1"
     assert main([*args, "--resume", "true"]) == 0

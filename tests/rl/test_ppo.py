@@ -9,10 +9,10 @@ import torch
 
 pytest.importorskip("gymnasium", reason="rnnkit.rl needs the rl extra (gymnasium)")
 
-from rnnkit.rl.envs import MaskVelocity, RepeatPrevious, make_env, make_vec_env  # noqa: E402
-from rnnkit.rl.policy import ActorCritic, RunningNorm  # noqa: E402
-from rnnkit.rl.ppo import PPOConfig, build_model, ppo_step, train  # noqa: E402
-from rnnkit.rl.rollout import RolloutLoader, gae, minibatch, sequences  # noqa: E402
+from rnnkit.rl.envs import MaskVelocity, RepeatPrevious, make_env, make_vec_env
+from rnnkit.rl.policy import ActorCritic, RunningNorm
+from rnnkit.rl.ppo import PPOConfig, build_model, ppo_step, train
+from rnnkit.rl.rollout import RolloutLoader, gae, minibatch, sequences
 
 
 def test_gae_matches_a_hand_computed_example():
@@ -46,14 +46,32 @@ def test_sequences_cut_at_episode_starts_and_environment_changes():
 
 
 def _loader(cell: str, n_envs: int = 4, n_steps: int = 24, batch_size: int = 24) -> RolloutLoader:
-    cfg = PPOConfig(env="rnnkit/RepeatPrevious-v0", steps=1000, n_envs=n_envs, n_steps=n_steps, cell=cell,
-                    hidden_size=16, batch_size=batch_size)
+    cfg = PPOConfig(
+        env="rnnkit/RepeatPrevious-v0",
+        steps=1000,
+        n_envs=n_envs,
+        n_steps=n_steps,
+        cell=cell,
+        hidden_size=16,
+        batch_size=batch_size,
+    )
     envs = make_vec_env(cfg.env, n_envs, env_kwargs={"k": 3, "delay": 2, "length": 7})
     torch.manual_seed(0)
     model = build_model(cfg, envs)
-    return RolloutLoader(model, envs, n_steps=n_steps, n_epochs=1, batch_size=batch_size, gamma=0.9,
-                         gae_lambda=0.9, clip_range=0.2, clip_anneal=False, iterations=10, normalize_reward=True,
-                         seed=0)
+    return RolloutLoader(
+        model,
+        envs,
+        n_steps=n_steps,
+        n_epochs=1,
+        batch_size=batch_size,
+        gamma=0.9,
+        gae_lambda=0.9,
+        clip_range=0.2,
+        clip_anneal=False,
+        iterations=10,
+        normalize_reward=True,
+        seed=0,
+    )
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -105,8 +123,20 @@ def test_ppo_step_loss_is_finite_and_has_gradients_for_every_parameter():
 
 def test_a_seed_reproduces_a_short_run(tmp_path):
     def run(out):
-        cfg = PPOConfig(env="CartPole-v1", mask_velocity=True, steps=256, n_envs=4, n_steps=32, batch_size=64,
-                        n_epochs=2, cell="gru", hidden_size=16, out=str(out), quiet=True, seed=3)
+        cfg = PPOConfig(
+            env="CartPole-v1",
+            mask_velocity=True,
+            steps=256,
+            n_envs=4,
+            n_steps=32,
+            batch_size=64,
+            n_epochs=2,
+            cell="gru",
+            hidden_size=16,
+            out=str(out),
+            quiet=True,
+            seed=3,
+        )
         model, result, _ = train(cfg)
         return model.state_dict(), result.history[-1]
 

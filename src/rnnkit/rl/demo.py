@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from rnnkit.report import Section, html_table, text_table
 
 log = logging.getLogger(__name__)
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "env": "CartPole-v1",
     "mask_velocity": True,
     "n_envs": 8,

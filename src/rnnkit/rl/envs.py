@@ -22,9 +22,7 @@ import numpy as np
 try:
     import gymnasium as gym
 except ModuleNotFoundError as err:  # pragma: no cover - exercised only without the extra
-    raise ModuleNotFoundError(
-        "rnnkit.rl needs gymnasium: pip install 'rnnkit[rl]'", name=err.name
-    ) from err
+    raise ModuleNotFoundError("rnnkit.rl needs gymnasium: pip install 'rnnkit[rl]'", name=err.name) from err
 
 # Observation indices that are velocities, for the classic-control and Box2D tasks.
 VELOCITY_INDICES: dict[str, tuple[int, ...]] = {
@@ -97,7 +95,7 @@ class RepeatPrevious(gym.Env):
     ((4,), 4)
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012  (gymnasium declares it an instance variable)
 
     def __init__(self, k: int = 4, delay: int = 4, length: int = 64, render_mode: str | None = None) -> None:
         self.render_mode = render_mode
@@ -130,7 +128,7 @@ class RepeatPrevious(gym.Env):
         return self._obs(), reward, False, done, {}
 
 
-gym.register("rnnkit/RepeatPrevious-v0", entry_point=RepeatPrevious)
+gym.register("rnnkit/RepeatPrevious-v0", entry_point="rnnkit.rl.envs:RepeatPrevious")
 
 
 def make_env(

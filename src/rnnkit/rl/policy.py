@@ -42,6 +42,10 @@ class RunningNorm(nn.Module):
     [2.0, 20.0]
     """
 
+    mean: Tensor
+    var: Tensor
+    count: Tensor
+
     def __init__(self, size: int, clip: float = 10.0, eps: float = 1e-8) -> None:
         super().__init__()
         self.clip, self.eps = clip, eps
@@ -130,7 +134,7 @@ class ActorCritic(SavableModel, nn.Module):
         super().__init__()
         if (n_actions is None) == (action_size is None):
             raise ValueError("ActorCritic needs n_actions (Discrete) or action_size (Box), exactly one")
-        self.config = {
+        self.config: dict[str, Any] = {
             "obs_size": obs_size,
             "n_actions": n_actions,
             "action_size": action_size,
@@ -181,7 +185,9 @@ class ActorCritic(SavableModel, nn.Module):
     @staticmethod
     def reset_state(state: State, starts: Tensor) -> State:
         """Zero the state of the batch entries whose episode starts now (``starts`` (B,) bool)."""
-        keep = (~starts).to(state[0].dtype)[None, :, None] if state else None
+        if not state:
+            return state
+        keep = (~starts).to(state[0].dtype)[None, :, None]
         return tuple(s * keep for s in state)
 
     # ---- forward --------------------------------------------------------------------------------------

@@ -11,20 +11,19 @@ internal state cannot be saved in general): a resumed run continues training but
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from rnnkit.rl.envs import make_env, make_vec_env
-from rnnkit.rl.policy import CELL_CHOICES, ActorCritic
-from rnnkit.rl.rollout import RolloutLoader
 from torch import nn
 
+from rnnkit.rl.envs import make_env, make_vec_env
 from rnnkit.rl.plots import plot_learning_curve
+from rnnkit.rl.policy import CELL_CHOICES, ActorCritic
+from rnnkit.rl.rollout import RolloutLoader
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer
 from rnnkit.train.driver import Fitted, Run, run_training
 
@@ -101,7 +100,9 @@ class PPOConfig(TrainConfig):
         if self.cell not in CELL_CHOICES:
             raise ValueError(f"--cell must be one of {', '.join(CELL_CHOICES)}; got {self.cell!r}")
         if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
-            raise ValueError(f"--gamma must be in (0, 1] and --gae_lambda in [0, 1]; got {self.gamma}, {self.gae_lambda}")
+            raise ValueError(
+                f"--gamma must be in (0, 1] and --gae_lambda in [0, 1]; got {self.gamma}, {self.gae_lambda}"
+            )
         if not self.clip_range > 0:
             raise ValueError(f"--clip_range must be > 0; got {self.clip_range!r}")
         if self.obs_noise < 0:
@@ -156,7 +157,7 @@ def build_model(cfg: PPOConfig, envs: Any) -> ActorCritic:
 
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     env = {"id": cfg.env, "mask_velocity": cfg.mask_velocity, "obs_noise": cfg.obs_noise}
-    common = {
+    common: dict[str, Any] = {
         "obs_size": int(obs_space.shape[0]),
         "cell": cfg.cell,
         "hidden_size": cfg.hidden_size,
@@ -316,13 +317,15 @@ def record_episode(model: ActorCritic, path: str | Path, *, deterministic: bool 
     from PIL import Image
 
     spec = model.config["env"]
-    env = make_env(spec["id"], mask_velocity=spec["mask_velocity"], obs_noise=spec["obs_noise"], render_mode="rgb_array")
+    env = make_env(
+        spec["id"], mask_velocity=spec["mask_velocity"], obs_noise=spec["obs_noise"], render_mode="rgb_array"
+    )
     frames = []
     try:
         obs, _ = env.reset(seed=seed)
         state, start, done = model.initial_state(1), torch.ones(1, dtype=torch.bool), False
         while not done:
-            frames.append(Image.fromarray(env.render()))
+            frames.append(Image.fromarray(np.asarray(env.render())))
             x = model.normalize(torch.as_tensor(obs, dtype=torch.float32)[None])
             action, _, _, state = model.act(x, state, start, deterministic=deterministic)
             obs, _, terminated, truncated, _ = env.step(model.env_action(action)[0])
