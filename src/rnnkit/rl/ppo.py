@@ -121,7 +121,10 @@ def ppo_step(cfg: PPOConfig):
 
     def step(model: ActorCritic, batch: dict[str, Any], carry: Any) -> StepOutput:
         mask = batch["mask"]  # (S, M)
-        features, values, _ = model.forward_sequence(batch["obs"], batch["state"], batch["lengths"])
+        # One fused kernel call over the padded (S, M) batch, without lengths: the core runs forward in time, so
+        # the outputs at a sequence's valid steps do not depend on the padding after them, and the padded steps
+        # are masked out of every loss term. (With lengths the layer would cut time at each distinct length.)
+        features, values, _ = model.forward_sequence(batch["obs"], batch["state"])
         dist = model.distribution(features[mask])  # over the M' valid steps
         logp = model.log_prob(dist, batch["actions"][mask])
         advantages = batch["advantages"][mask]
