@@ -3,7 +3,7 @@ model kinds. ``rnnkit.cli`` builds its command groups from it, ``rnnkit demo`` i
 imports the model modules it names (so their kinds are registered). A new application is a folder plus one row.
 
 >>> [app.group for app in APPS]
-['classify', 'text', 'translate', 'forecast', 'video', 'convert', 'export']
+['classify', 'text', 'translate', 'forecast', 'video', 'rl', 'convert', 'export']
 >>> cli_groups()["forecast"]
 'rnnkit.forecast.cli'
 """
@@ -32,6 +32,7 @@ APPS: tuple[App, ...] = (
     App("translate", "rnnkit.text.translate.cli", None, ("rnnkit.text.translate.model",)),
     App("forecast", "rnnkit.forecast.cli", "rnnkit.forecast.demo", ("rnnkit.forecast.models",)),
     App("video", "rnnkit.video.cli", "rnnkit.video.demo", ("rnnkit.video.classifier", "rnnkit.video.predictor")),
+    App("rl", "rnnkit.rl.cli", "rnnkit.rl.demo", ("rnnkit.rl.policy",)),
     App("convert", "rnnkit.interop.convert_cli", None, ("rnnkit.interop.keras_layers",)),
     App("export", "rnnkit.interop.export_cli"),
 )

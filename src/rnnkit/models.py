@@ -7,6 +7,7 @@ Importing it registers every model kind with :func:`rnnkit.train.load_model`.
 from rnnkit.classify.model import SequenceClassifier
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
 from rnnkit.interop.keras_layers import KerasSequence
+from rnnkit.rl.policy import ActorCritic
 from rnnkit.text.classify.model import TextClassifier
 from rnnkit.text.lm.model import LanguageModel
 from rnnkit.text.translate.model import Seq2Seq
@@ -14,6 +15,7 @@ from rnnkit.video.classifier import VideoClassifier
 from rnnkit.video.predictor import FramePredictor
 
 __all__ = [
+    "ActorCritic",
     "AutoregressiveRNN",
     "DirectRNN",
     "ForecastEnsemble",

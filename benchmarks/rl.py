@@ -1,0 +1,250 @@
+"""Recurrent PPO: rnnkit against sb3-contrib's RecurrentPPO, and learning curves on tasks that need memory.
+
+``python benchmarks/rl.py cartpole`` (issue must-show 1 and 3): CartPole-v1 with the velocities removed, with
+rl-zoo's tuned CartPoleNoVel settings for sb3-contrib's RecurrentPPO (8 envs, n_steps 32, batch 256, 20 epochs,
+gamma 0.98, GAE lambda 0.8, lr 1e-3 and clip 0.2 both annealed linearly, LSTM 64 for actor and critic, heads of
+64 ReLU, observation and reward normalisation, 100k steps). rnnkit runs the same settings with an LSTM core, a
+GRU core and no core (feed-forward: shows that memory is needed). Every run: one process, sequentially, 1 torch
+thread, final evaluation over 20 episodes with deterministic actions. Wall time is training alone (fit), and
+environment steps per second are env steps / that time.
+
+``python benchmarks/rl.py tasks`` (must-show 2): Pendulum-v1 without velocity, the RepeatPrevious memory task and
+HalfCheetah-v5 without velocities, each with LSTM, GRU and feed-forward cores; learning curves to
+benchmarks/rl_<task>.png and final returns. Step budgets are short (CPU), stated in the table: the curves show
+which cores learn, not asymptotic scores.
+
+Each part appends its table and the machine to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import append_results, markdown_table
+from rnnkit.rl.envs import make_env
+from rnnkit.rl.plots import plot_learning_curve
+from rnnkit.rl.ppo import PPOConfig, train
+
+ZOO_CARTPOLE = {
+    "env": "CartPole-v1",
+    "mask_velocity": True,
+    "steps": 100_000,
+    "n_envs": 8,
+    "n_steps": 32,
+    "batch_size": 256,
+    "n_epochs": 20,
+    "gamma": 0.98,
+    "gae_lambda": 0.8,
+    "lr": 1e-3,
+    "clip_range": 0.2,
+    "ent_coef": 0.0,
+    "hidden_size": 64,
+    "net_arch": [64],
+}
+
+
+def run_rnnkit(settings: dict[str, Any], cell: str, seed: int, out: Path, episodes: int = 20) -> dict[str, Any]:
+    cfg = PPOConfig(
+        **settings,
+        cell=cell,
+        seed=seed,
+        out=str(out / f"{settings['env'].replace('/', '_')}_{cell}_{seed}"),
+        quiet=True,
+        threads=1,
+        eval_episodes=episodes,
+    )
+    _, result, metrics = train(cfg)
+    seconds, final = result.seconds, metrics["eval"]
+    return {
+        "who": f"rnnkit {cell}",
+        "seed": seed,
+        "seconds": seconds,
+        "steps_per_s": metrics["env_steps_per_second"],
+        "return": final["return_mean"],
+        "std": final["return_std"],
+        "history": result.history,
+        "steps_per_epoch": cfg.n_envs * cfg.n_steps,
+    }
+
+
+def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
+    """sb3-contrib RecurrentPPO with rl-zoo's CartPoleNoVel hyper-parameters, on the same masked environment."""
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    def lin(value: float):
+        return lambda progress: progress * value
+
+    torch.set_num_threads(1)
+    envs = VecNormalize(
+        make_vec_env(lambda: make_env("CartPole-v1", mask_velocity=True), n_envs=8, seed=seed), gamma=0.98
+    )
+    model = RecurrentPPO(
+        "MlpLstmPolicy",
+        envs,
+        n_steps=32,
+        batch_size=256,
+        n_epochs=20,
+        gamma=0.98,
+        gae_lambda=0.8,
+        learning_rate=lin(1e-3),
+        clip_range=lin(0.2),
+        ent_coef=0.0,
+        seed=seed,
+        verbose=0,
+        policy_kwargs={
+            "ortho_init": False,
+            "activation_fn": torch.nn.ReLU,
+            "lstm_hidden_size": 64,
+            "enable_critic_lstm": True,
+            "net_arch": {"pi": [64], "vf": [64]},
+        },
+    )
+    began = time.perf_counter()
+    model.learn(100_000)
+    seconds = time.perf_counter() - began
+    envs.training, envs.norm_reward = False, False
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    mean, std = evaluate_policy(model, envs, n_eval_episodes=episodes, deterministic=True)
+    return {
+        "who": "sb3-contrib RecurrentPPO (LSTM)",
+        "seed": seed,
+        "seconds": seconds,
+        "steps_per_s": 100_000 / seconds,
+        "return": float(mean),
+        "std": float(std),
+    }
+
+
+def cartpole(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    rows, runs = [], []
+    for seed in args.seeds:
+        for cell in args.cells:
+            runs.append(run_rnnkit(ZOO_CARTPOLE, cell, seed, out))
+            print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}), flush=True)
+        if not args.no_sb3:
+            runs.append(run_sb3(seed))
+            print(json.dumps(runs[-1]), flush=True)
+    sb3 = {r["seed"]: r["seconds"] for r in runs if r["who"].startswith("sb3")}
+    for r in runs:
+        ratio = f"{sb3[r['seed']] / r['seconds']:.1f}x" if r["seed"] in sb3 else ""
+        rows.append(
+            [
+                r["who"].replace("rnnkit none", "rnnkit feed-forward"),
+                r["seed"],
+                f"{r['return']:.1f} ± {r['std']:.1f}",
+                f"{r['seconds']:.0f}",
+                f"{r['steps_per_s']:.0f}",
+                ratio,
+            ]
+        )
+    table = markdown_table(["agent", "seed", "return (20 episodes)", "train s", "env steps/s", "speed-up vs sb3"], rows)
+    print(table)
+    curves = {r["who"]: r["history"] for r in runs if "history" in r and r["seed"] == args.seeds[0]}
+    plot_learning_curve(curves, 256, Path(__file__).with_name("rl_cartpole_novel.png"), "CartPole-v1, no velocities")
+    append_results(
+        "RL: CartPole-v1 without velocities, rnnkit vs sb3-contrib RecurrentPPO",
+        table,
+        "python benchmarks/rl.py cartpole --cells " + " ".join(args.cells) + (" --no_sb3" if args.no_sb3 else ""),
+        "rl-zoo's CartPoleNoVel settings for both (100k steps, 8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98, "
+        "lambda 0.8, lr 1e-3 and clip 0.2 annealed, LSTM 64 actor and critic, heads 64 ReLU, obs + reward "
+        "normalisation); 1 torch thread each, one run after the other. Curves: benchmarks/rl_cartpole_novel.png.",
+    )
+
+
+TASKS = {
+    "pendulum": {
+        "env": "Pendulum-v1",
+        "mask_velocity": True,
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 256,
+        "batch_size": 512,
+        "n_epochs": 10,
+        "gamma": 0.9,
+        "gae_lambda": 0.95,
+        "lr": 1e-3,
+        "log_std_init": -1.0,
+    },
+    "repeat": {
+        "env": "rnnkit/RepeatPrevious-v0",
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 64,
+        "batch_size": 256,
+        "n_epochs": 10,
+        "gamma": 0.9,
+        "lr": 1e-3,
+        "ent_coef": 0.01,
+    },
+    "halfcheetah": {
+        "env": "HalfCheetah-v5",
+        "mask_velocity": True,
+        "steps": 100_000,
+        "n_envs": 8,
+        "n_steps": 256,
+        "batch_size": 512,
+        "n_epochs": 10,
+        "lr": 3e-4,
+    },
+}
+
+
+def tasks(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    rows = []
+    for name in args.tasks:
+        settings = dict(TASKS[name], steps=args.steps or TASKS[name]["steps"])
+        curves = {}
+        for cell in args.cells:
+            r = run_rnnkit(settings, cell, args.seeds[0], out, episodes=10)
+            label = "feed-forward" if cell == "none" else cell.upper()
+            curves[label] = r["history"]
+            rows.append(
+                [
+                    settings["env"] + (" (no velocity)" if settings.get("mask_velocity") else ""),
+                    label,
+                    settings["steps"],
+                    f"{r['return']:.1f} ± {r['std']:.1f}",
+                    f"{r['seconds']:.0f}",
+                ]
+            )
+            print(rows[-1], flush=True)
+        plot_learning_curve(curves, r["steps_per_epoch"], Path(__file__).with_name(f"rl_{name}.png"), settings["env"])
+    table = markdown_table(["task", "core", "env steps", "return (10 episodes)", "train s"], rows)
+    print(table)
+    append_results(
+        "RL: learning curves with LSTM, GRU and feed-forward cores",
+        table,
+        f"python benchmarks/rl.py tasks --tasks {' '.join(args.tasks)} --cells {' '.join(args.cells)}"
+        + (f" --steps {args.steps}" if args.steps else ""),
+        "Curves: benchmarks/rl_<task>.png. 1 torch thread, seed 0, deterministic evaluation.",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("part", choices=["cartpole", "tasks"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--out", default="runs/bench_rl")
+    parser.add_argument("--no_sb3", action="store_true", help="skip sb3-contrib (if it is not installed)")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "none"], help="rnnkit cores for cartpole")
+    parser.add_argument("--steps", type=int, default=None, help="override every task's step budget")
+    args = parser.parse_args()
+    cartpole(args) if args.part == "cartpole" else tasks(args)
+
+
+if __name__ == "__main__":
+    main()
