@@ -116,7 +116,7 @@ def test_python_api_and_cli_train_the_same_agent(tmp_path):
             "rnnkit rl train: error: --mask_velocity: the velocity entries of Ant-v5 are not known; supported",
         ),
         (["--env", "Taxi-v4"], "rnnkit rl train: error: Taxi-v4: rnnkit rl needs a flat Box observation"),
-        (["--cell", "transformer"], "rnnkit rl train: error: --cell must be one of lstm, gru, rnn, none; got"),
+        (["--cell", "transformer"], "rnnkit rl train: error: --cell must be one of rnn, lstm, gru, ln_lstm"),
         (["--batch_size", "4096"], "rnnkit rl train: error: --batch_size 4096 is larger than a rollout"),
     ],
 )

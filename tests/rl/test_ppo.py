@@ -74,7 +74,7 @@ def _loader(cell: str, n_envs: int = 4, n_steps: int = 24, batch_size: int = 24)
     )
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru", "ln_lstm"])
 def test_sequence_training_equals_the_step_by_step_rollout(cell):
     loader = _loader(cell)
     loader.collect()

@@ -3,10 +3,10 @@
 Shapes: B batch (environments or sequences), T time, D observation size, H hidden size, L core layers,
 A action size (continuous) or number of actions (discrete).
 
-The core is any rnnkit recurrent layer, chosen by name (``lstm``, ``gru``, ``rnn``; ``none`` is a feed-forward
-baseline of the same width). By default the actor and the critic have a core each (as sb3-contrib's
+The core is any rnnkit recurrent layer from the registry, by name (``lstm``, ``gru``, ``ln_lstm``, ``mingru``,
+... see :func:`rnnkit.nn.cell_names`; ``none`` is a feed-forward baseline of the same width). By default the actor and the critic have a core each (as sb3-contrib's
 ``enable_critic_lstm=True``); ``shared_core=True`` gives them one. The state is a flat tuple of (L, B, H) tensors:
-the actor core's, then the critic core's (an LSTM contributes h and c, a GRU or RNN h, ``none`` nothing).
+the actor core's, then the critic core's (an LSTM contributes h and c, a GRU h, ``none`` nothing).
 
 The same fused layer runs one step at a time while collecting experience (:meth:`ActorCritic.act`) and whole
 sequence chunks with ``lengths=`` while training (:meth:`ActorCritic.forward_sequence`), so no Python loop over time
@@ -26,9 +26,11 @@ import rnnkit.nn as rnn
 from rnnkit.train import SavableModel, register_model
 
 State = tuple[Tensor, ...]
-CORES = {"lstm": rnn.LSTM, "gru": rnn.GRU, "rnn": rnn.RNN}
-"""Recurrent cores by name; ``none`` (feed-forward) is also accepted."""
-CELL_CHOICES = (*CORES, "none")
+
+
+def cell_choices() -> tuple[str, ...]:
+    """Core names: every registered sequence cell (not the convolutional ones, which take images) and ``none``."""
+    return (*(name for name in rnn.cell_names() if not name.startswith("conv_")), "none")
 
 
 class RunningNorm(nn.Module):
@@ -80,26 +82,33 @@ class Core(nn.Module):
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int) -> None:
         super().__init__()
-        if cell not in CELL_CHOICES:
-            raise ValueError(f"--cell must be one of {', '.join(CELL_CHOICES)}; got {cell!r}")
+        choices = cell_choices()
+        if cell not in choices:
+            raise ValueError(f"--cell must be one of {', '.join(choices)}; got {cell!r}")
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
+        self._tuple_state = False
+        self._state_shapes: list[tuple[int, ...]] = []  # each state tensor's shape without the batch dimension
         if cell == "none":
             self.layer: nn.Module = nn.Sequential(nn.Linear(input_size, hidden_size), nn.ReLU())
         else:
-            self.layer = CORES[cell](input_size, hidden_size, num_layers, batch_first=True)
-        self.state_size = {"lstm": 2, "none": 0}.get(cell, 1)
+            self.layer = rnn.make_layer(cell, input_size, hidden_size, num_layers=num_layers, batch_first=True)
+            with torch.no_grad():  # the state's structure, as the layer returns it: a tensor or a tuple of them
+                _, h_n = self.layer(torch.zeros(1, 1, input_size))
+            self._tuple_state = isinstance(h_n, tuple | list)
+            tensors = list(h_n) if self._tuple_state else [h_n]
+            self._state_shapes = [(t.shape[0], *t.shape[2:]) for t in tensors]  # (L*D, B, H...) without B
+        self.state_size = len(self._state_shapes)
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> State:
-        shape = (self.num_layers, batch, self.hidden_size)
-        return tuple(torch.zeros(shape, device=device) for _ in range(self.state_size))
+        return tuple(torch.zeros((s[0], batch, *s[1:]), device=device) for s in self._state_shapes)
 
     def forward(self, x: Tensor, state: State, lengths: Tensor | None = None) -> tuple[Tensor, State]:
         # x (B, T, I) -> features (B, T, H) and the state after each sequence's last valid step
         if self.cell == "none":
             return self.layer(x), ()
-        hx: Any = state if self.cell == "lstm" else state[0]
+        hx: Any = tuple(state) if self._tuple_state else state[0]
         y, h_n = self.layer(x, hx, lengths=lengths)
-        return y, (tuple(h_n) if self.cell == "lstm" else (h_n,))
+        return y, (tuple(h_n) if self._tuple_state else (h_n,))
 
 
 @register_model("rl.actor_critic")

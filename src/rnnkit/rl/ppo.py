@@ -22,7 +22,7 @@ from torch import nn
 
 from rnnkit.rl.envs import make_env, make_vec_env
 from rnnkit.rl.plots import plot_learning_curve
-from rnnkit.rl.policy import CELL_CHOICES, ActorCritic
+from rnnkit.rl.policy import ActorCritic, cell_choices
 from rnnkit.rl.rollout import RolloutLoader
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer
 from rnnkit.train.driver import Fitted, Run, run_training
@@ -64,7 +64,8 @@ class PPOConfig(TrainConfig):
     normalize_reward: bool = True
     """Scale rewards by the running std of the discounted return (training only)."""
     cell: str = "lstm"
-    """Recurrent core: lstm, gru, rnn, or none (a feed-forward baseline with no memory)."""
+    """Recurrent core: any sequence cell of rnnkit.nn's registry (lstm, gru, ln_lstm, mingru, ...; see
+    rnnkit.nn.cell_names()), or none (a feed-forward baseline with no memory)."""
     hidden_size: int = 64
     """Units of the recurrent core."""
     num_layers: int = 1
@@ -97,8 +98,8 @@ class PPOConfig(TrainConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"--{name} must be a positive integer; got {value!r}")
-        if self.cell not in CELL_CHOICES:
-            raise ValueError(f"--cell must be one of {', '.join(CELL_CHOICES)}; got {self.cell!r}")
+        if self.cell not in cell_choices():
+            raise ValueError(f"--cell must be one of {', '.join(cell_choices())}; got {self.cell!r}")
         if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
             raise ValueError(
                 f"--gamma must be in (0, 1] and --gae_lambda in [0, 1]; got {self.gamma}, {self.gae_lambda}"
