@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import torch
 

@@ -21,7 +21,7 @@ def _batch(lengths: list[int], features: int, pad_value: float = 0.0) -> tuple[l
 
 @settings(max_examples=25, deadline=None)
 @given(
-    cell=st.sampled_from(["lstm", "gru", "rnn"]),
+    cell=st.sampled_from(["lstm", "gru", "rnn", "ln_lstm", "mingru", "indrnn"]),  # names from the nn registry
     bidirectional=st.booleans(),
     pooling=st.sampled_from(["last", "mean", "max", "meanmax", "all"]),
     num_layers=st.integers(1, 2),

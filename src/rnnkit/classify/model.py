@@ -30,10 +30,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn import make_layer, sequence_cell_names
 from rnnkit.train import SavableModel, register_model
 
-CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+CELLS = sequence_cell_names()
+"""Every sequence cell of rnnkit.nn's registry (lstm, gru, rnn, ln_lstm, mingru, indrnn, ...)."""
 POOLINGS = ("last", "mean", "max", "meanmax", "all")
 
 
@@ -123,7 +124,8 @@ class SequenceClassifier(SavableModel, nn.Module):
         self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * input_size), persistent=False)
         ones = [1.0] * input_size
         self.register_buffer("diff_std", torch.tensor(diff_std if diff_std is not None else ones), persistent=False)
-        self.rnn = CELLS[cell](
+        self.rnn = make_layer(
+            cell,
             input_size * patch * (2 if diff else 1),
             hidden_size,
             num_layers=num_layers,

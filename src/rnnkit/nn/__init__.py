@@ -13,7 +13,7 @@ from rnnkit.nn.indrnn import IndRNN
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.nn.recurrent import Recurrent
-from rnnkit.nn.registry import cell_names, describe_cells, make_layer, register_cell
+from rnnkit.nn.registry import cell_names, describe_cells, make_layer, register_cell, sequence_cell_names
 
 __all__ = [
     "GRU",
@@ -40,4 +40,5 @@ __all__ = [
     "dropout",
     "make_layer",
     "register_cell",
+    "sequence_cell_names",
 ]

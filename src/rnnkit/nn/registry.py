@@ -54,6 +54,16 @@ def cell_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+def sequence_cell_names() -> tuple[str, ...]:
+    """The registered cells that run over (B, T, I) vector sequences: every name but the convolutional ones
+    (``conv_*``, over image sequences). These are the ``--cell`` choices of the sequence applications.
+
+    >>> "ln_lstm" in sequence_cell_names() and "conv_lstm" not in sequence_cell_names()
+    True
+    """
+    return tuple(name for name in _REGISTRY if not name.startswith("conv_"))
+
+
 def describe_cells() -> dict[str, str]:
     """name -> one-line description, for ``--help`` texts and docs.
 

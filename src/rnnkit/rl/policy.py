@@ -4,12 +4,13 @@ Shapes: B batch (environments or sequences), T time, D observation size, H hidde
 A action size (continuous) or number of actions (discrete).
 
 The core is any rnnkit recurrent layer from the registry, by name (``lstm``, ``gru``, ``ln_lstm``, ``mingru``,
-... see :func:`rnnkit.nn.cell_names`; ``none`` is a feed-forward baseline of the same width). By default the actor and the critic have a core each (as sb3-contrib's
-``enable_critic_lstm=True``); ``shared_core=True`` gives them one. The state is a flat tuple of (L, B, H) tensors:
-the actor core's, then the critic core's (an LSTM contributes h and c, a GRU h, ``none`` nothing).
+... see :func:`rnnkit.nn.sequence_cell_names`; ``none`` is a feed-forward baseline of the same width). By default
+the actor and the critic have a core each (as sb3-contrib's ``enable_critic_lstm=True``); ``shared_core=True``
+gives them one. The state is a flat tuple of (L, B, H) tensors: the actor core's, then the critic core's (an LSTM
+contributes h and c, a GRU h, ``none`` nothing).
 
 The same fused layer runs one step at a time while collecting experience (:meth:`ActorCritic.act`) and whole
-sequence chunks with ``lengths=`` while training (:meth:`ActorCritic.forward_sequence`), so no Python loop over time
+padded sequence chunks while training (:meth:`ActorCritic.forward_sequence`), so no Python loop over time
 runs during training.
 """
 
@@ -29,8 +30,8 @@ State = tuple[Tensor, ...]
 
 
 def cell_choices() -> tuple[str, ...]:
-    """Core names: every registered sequence cell (not the convolutional ones, which take images) and ``none``."""
-    return (*(name for name in rnn.cell_names() if not name.startswith("conv_")), "none")
+    """Core names: every registered sequence cell (:func:`rnnkit.nn.sequence_cell_names`) and ``none``."""
+    return (*rnn.sequence_cell_names(), "none")
 
 
 class RunningNorm(nn.Module):

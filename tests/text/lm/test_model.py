@@ -65,7 +65,7 @@ def test_split_stream_keeps_order() -> None:
     assert train.tolist() == list(range(90)) and val.tolist() == list(range(90, 100))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "ln_lstm", "peephole_lstm", "mingru", "minlstm"])
 def test_carried_state_equals_one_long_sequence(cell: str) -> None:
     """TBPTT: windows with the state carried across them give exactly the logits of the unbroken stream."""
     model = _model(cell=cell)

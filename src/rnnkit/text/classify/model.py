@@ -13,11 +13,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import GRU, LSTM
+from rnnkit.nn import make_layer, sequence_cell_names
 from rnnkit.text.tokenize import PAD, Tokenizer, tokenizer_from_config
 from rnnkit.train import SavableModel, register_model
 
-CELLS: dict[str, type[nn.Module]] = {"gru": GRU, "lstm": LSTM}
+CELLS = sequence_cell_names()
+"""Every sequence cell of rnnkit.nn's registry (the classifier pools the outputs, so any cell fits)."""
 
 
 @register_model("text.classifier")
@@ -63,8 +64,14 @@ class TextClassifier(SavableModel, nn.Module):
         self.pad_id = self.tokenizer.token_id(PAD) if PAD in self.tokenizer.specials else 0
         self.embed = nn.Embedding(self.tokenizer.vocab_size, embed_size, padding_idx=self.pad_id)
         rnn_dropout = dropout if num_layers > 1 else 0.0
-        self.rnn = CELLS[cell](
-            embed_size, hidden_size, num_layers, batch_first=True, bidirectional=True, dropout=rnn_dropout
+        self.rnn = make_layer(
+            cell,
+            embed_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=rnn_dropout,
         )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(4 * hidden_size, len(labels))

@@ -16,11 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn import make_layer, sequence_cell_names
 from rnnkit.text.tokenize import Tokenizer, tokenizer_from_config
 from rnnkit.train import SavableModel, register_model
 
-CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+CELLS = sequence_cell_names()
+"""Every sequence cell of rnnkit.nn's registry (lstm, gru, rnn, ln_lstm, mingru, ...)."""
 State = Any  # Tensor (L, B, H) for GRU/RNN, (h, c) tuple for LSTM
 
 
@@ -89,7 +90,9 @@ class LanguageModel(SavableModel, nn.Module):
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.drop = nn.Dropout(dropout)
         rnn_dropout = dropout if num_layers > 1 else 0.0
-        self.rnn = CELLS[cell](embed_size, hidden_size, num_layers, batch_first=True, dropout=rnn_dropout)
+        self.rnn = make_layer(
+            cell, embed_size, hidden_size, num_layers=num_layers, batch_first=True, dropout=rnn_dropout
+        )
         self.proj = (
             nn.Linear(hidden_size, embed_size, bias=False) if tie_weights and hidden_size != embed_size else None
         )
