@@ -115,7 +115,8 @@ def test_bad_inputs(trained, tmp_path, capsys):
         "rnnkit classify train: error: --test goes with --train; --dataset NAME uses that data set's own test split"
     )
     assert _error(capsys, ["classify", "train", "--dataset", "GunPoint", "--cell", "tcn", *out]) == (
-        "rnnkit classify train: error: --cell must be one of lstm, gru, rnn; got 'tcn'"
+        "rnnkit classify train: error: --cell must be one of rnn, lstm, gru, ln_lstm, "
+        "ln_gru, peephole_lstm, indrnn, mingru, minlstm; got 'tcn'"
     )
     assert _error(capsys, ["classify", "train", "--dataset", "Nope", *out]).startswith(
         "rnnkit classify train: error: unknown data set 'Nope'; available offline (shipped with aeon): ACSF1, "

@@ -92,7 +92,10 @@ def test_bad_input_is_a_clear_error(fitted: Classifier) -> None:
             "this Classifier is not trained yet; call fit(X, y) or Classifier.load(dir) first",
         ),
         (lambda: Classifier(hiden_size=3), "Classifier: unknown option 'hiden_size'; did you mean 'hidden_size'?"),
-        (lambda: Classifier(cell="tcn"), "--cell must be one of lstm, gru, rnn; got 'tcn'"),
+        (
+            lambda: Classifier(cell="tcn"),
+            "--cell must be one of rnn, lstm, gru, ln_lstm, ln_gru, peephole_lstm, indrnn, mingru, minlstm; got 'tcn'",
+        ),
     ]
     for call, message in cases:
         with pytest.raises(ValueError) as err:

@@ -106,7 +106,11 @@ def test_save_load_gives_identical_predictions(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"cell": "transformer"}, "unknown cell 'transformer'; choose one of 'lstm', 'gru', 'rnn'"),
+        (
+            {"cell": "transformer"},
+            "unknown cell 'transformer'; choose one of 'rnn', 'lstm', 'gru', 'ln_lstm', '"
+            "ln_gru', 'peephole_lstm', 'indrnn', 'mingru', 'minlstm'",
+        ),
         ({"pooling": "first"}, "unknown pooling 'first'; choose one of 'last', 'mean', 'max', 'meanmax', 'all'"),
         ({"dropout": 1.5}, "expected dropout in [0, 1), got 1.5"),
         ({"patch": 0}, "expected patch to be a positive integer, got 0"),
