@@ -161,11 +161,12 @@ def main() -> None:
                 fit(ds, h, round(epochs[ds] * 2 / 3), seed, "defaults", {}, runs, done)
         return
     by = {r["key"]: r for r in rows}
-    table, summary = [], []
+    table, summary, missing = [], [], []
     for ds, h in plan:
         e = epochs[ds]
         base = [by.get(f"{ds}/h{h}/defaults/e{e}/s{s}") for s in seeds]
         if None in base:
+            missing.append(f"{ds} h{h}")
             continue
         first = [b["mse"] for b in base]  # type: ignore[index]
         ref = f"{np.mean(first):.4f}"
@@ -198,11 +199,12 @@ def main() -> None:
     notes = (
         "Validation MSE only (ETTh1: LTSF validation rows, scaled units; temps: the 20% of rows before the test "
         "rows, degrees C squared); no test window was scored. Epochs fixed per data set ("
-        + ", ".join(f"{k} {v}" for k, v in epochs.items())
+        + ", ".join(f"{k} {v}" for k, v in epochs.items() if k in args.datasets.split(","))
         + "; early stopping 5), every other flag at its default; differences against the defaults' mean (negative: "
         "the variant is better): "
         + "; ".join(f"{ds} h{h} {name} {d:+.4f}" for ds, h, name, d in summary)
         + ". ETTh1 and temps are development sets for these defaults from now on."
+        + (f" Not run yet (no rows): {', '.join(missing)}." if missing else "")
     )
     print(text)
     print(notes)
