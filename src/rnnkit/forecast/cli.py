@@ -88,8 +88,10 @@ class TrainCommand(DataArgs):
     """Dropout (default 0.5 for segrnn, before its output layer; 0 for rnn/ar, where it acts between layers)."""
     revin: bool | None = None
     """Reversible instance normalisation of each input window (default: on for rnn/ar; off for segrnn, which
-    subtracts each window's last value instead, as in its paper: on ETTh1 that scored better at horizon 96; at
-    720 RevIN won a 3-minute run and lost a longer one, so it is not settled there; benchmarks/RESULTS.md)."""
+    subtracts each window's last value instead, as in its paper). Validation does not settle segrnn's default:
+    RevIN lost on ETTh1 at horizon 96 (0.685 against 0.660, one 3-minute run), tied at 720 (1.581 against 1.584),
+    and won on the Melbourne temperatures at 96 (12.55 against 13.41, seeds 0-1; benchmarks/RESULTS.md:
+    forecast_ett.py --ablate, forecast_defaults.py)."""
     cycle: int | None = None
     """Learn a periodic pattern of this many steps per target, removed from the input and added back to the
     forecast (residual cycle forecasting, CycleNet). Default: the season of the data's frequency (24 for hourly
