@@ -165,6 +165,7 @@ def main() -> None:
         return
     by = {r["key"]: r for r in rows}
     table, summary, missing = [], [], []
+    signs: dict[str, list[bool]] = {}  # option -> per (data set, horizon, seed): did the alternative win?
     for ds, h in plan:
         e = epochs[ds]
         base = [by.get(f"{ds}/h{h}/defaults/e{e}/s{s}") for s in seeds]
@@ -184,10 +185,12 @@ def main() -> None:
             mses = [g["mse"] for g in got]  # type: ignore[index]
             table.append([ds, h, name, *(f"{m:.4f}" for m in mses), f"{np.mean(mses):.4f}"])
             summary.append((ds, h, name, float(np.mean(mses) - np.mean(first))))
+            signs.setdefault(name, []).extend(m < f for m, f in zip(mses, first))
         if all(by.get(f"{ds}/h{h}/defaults/e{e}/s{s + 1}") for s in seeds):
             ens = [ensemble_scores(ds, h, e, [s, s + 1], runs)["mse"] for s in seeds]
             table.append([ds, h, "ensemble=2 (seeds s, s+1)", *(f"{m:.4f}" for m in ens), f"{np.mean(ens):.4f}"])
             summary.append((ds, h, "ensemble=2", float(np.mean(ens) - np.mean(first))))
+            signs.setdefault("ensemble=1 (alternative to 2)", []).extend(f < m for m, f in zip(ens, first))
             e3 = round(e * 2 / 3)
             if all(by.get(f"{ds}/h{h}/defaults/e{e3}/s{s + k}") for s in seeds for k in range(3)):
                 fill = [ensemble_scores(ds, h, e3, [s, s + 1, s + 2], runs)["mse"] for s in seeds]
@@ -196,6 +199,7 @@ def main() -> None:
                      f"{np.mean(fill):.4f}"]
                 )  # fmt: skip
                 summary.append((ds, h, "fill_budget (3 x 2/3) vs ensemble=2", float(np.mean(fill) - np.mean(ens))))
+                signs.setdefault("3 shorter members (fill_budget)", []).extend(a < b for a, b in zip(fill, ens))
         lin = f"{base[0]['linear_mse']:.4f}"  # type: ignore[index]
         table.append([ds, h, "linear baseline (ridge, train windows)", lin, *[""] * len(seeds)])
     header = ["data", "horizon", "variant", *(f"val MSE seed {s}" for s in seeds), "mean"]
@@ -209,6 +213,15 @@ def main() -> None:
         + "; ".join(f"{ds} h{h} {name} {d:+.4f}" for ds, h, name, d in summary)
         + ". ETTh1 and temps are development sets for these defaults from now on."
         + (f" Not run yet (no rows): {', '.join(missing)}." if missing else "")
+        + " Rule: a default changes only when its alternative wins every validation comparison (data set, "
+        "horizon, seed), here and in the other validation figures of benchmarks/RESULTS.md (ETTh1 ablations, "
+        "EMA curve). "
+        + "; ".join(
+            f"{name}: the alternative won {sum(w)} of {len(w)}"
+            + (" (all comparisons here favour it)" if all(w) else " (all favour the reference)" if not any(w) else "")
+            for name, w in signs.items()
+        )
+        + "."
     )
     print(text)
     print(notes)
