@@ -6,6 +6,7 @@ window through; these tests read the gradients themselves, just before each opti
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import DataLoader
 from train_toy import make_model, toy_data, toy_step
@@ -13,6 +14,7 @@ from train_toy import make_model, toy_data, toy_step
 from rnnkit.train import TrainConfig, Trainer
 
 TRAIN = toy_data(64)
+TRAIN80 = toy_data(80)
 
 
 def _reference_grads(model: torch.nn.Module, batches: list) -> list[torch.Tensor]:
@@ -25,7 +27,7 @@ def _reference_grads(model: torch.nn.Module, batches: list) -> list[torch.Tensor
     return grads
 
 
-def _seen_grads(grad_accum: int, batch_size: int) -> tuple[torch.nn.Module, list[list[torch.Tensor]]]:
+def _seen_grads(grad_accum: int, batch_size: int, data=TRAIN) -> tuple[torch.nn.Module, list[list[torch.Tensor]]]:
     model = make_model()
     seen: list[list[torch.Tensor]] = []
     # lr 1e-12: the weights stay put (to float32 precision), so every window's gradient is taken at the same point
@@ -34,14 +36,16 @@ def _seen_grads(grad_accum: int, batch_size: int) -> tuple[torch.nn.Module, list
     trainer.optimizer.register_step_pre_hook(
         lambda opt, args, kwargs: seen.append([p.grad.clone() for p in model.parameters()])
     )
-    trainer.fit(DataLoader(TRAIN, batch_size=batch_size))
+    trainer.fit(DataLoader(data, batch_size=batch_size))
     return model, seen
 
 
-def test_every_window_full_or_partial_steps_with_the_mean_gradient_of_its_batches() -> None:
-    # 64 items, batch 16, accum 3: a window of batches 0-2, then a partial window of batch 3 alone.
-    model, seen = _seen_grads(grad_accum=3, batch_size=16)
-    batches = list(DataLoader(TRAIN, batch_size=16))
+@pytest.mark.parametrize("data", [TRAIN, TRAIN80], ids=["partial-1", "partial-2"])
+def test_every_window_full_or_partial_steps_with_the_mean_gradient_of_its_batches(data) -> None:
+    # batch 16, accum 3: a window of batches 0-2, then a partial window of the 1 (64 items) or 2 (80 items) left;
+    # a partial window of 2 tells grad_accum / window (1.5) from grad_accum * window (6), which 1 cannot
+    model, seen = _seen_grads(grad_accum=3, batch_size=16, data=data)
+    batches = list(DataLoader(data, batch_size=16))
     assert len(seen) == 2
     for got, window in zip(seen, [batches[:3], batches[3:]]):
         want = _reference_grads(model, window)
