@@ -159,8 +159,8 @@ def fit_classifier(
     ``train_config.monitor``); returns the model (best weights, eval mode, on CPU) and the engine's result.
 
     ``threads``: torch CPU threads while training (restored after; None = leave as is). One is the default
-    because these models are small: on 2 cores, one thread is as fast, and several threads slow down 100x
-    or more when another process is busy on the same cores (OpenMP threads spin waiting for each other).
+    because these models are small, and OpenMP threads spin waiting for each other when another process is busy
+    on the same cores (not benchmarked in benchmarks/RESULTS.md).
     """
     with cpu_threads(threads):
         return _fit(data, settings, train_config, val_fraction, run_dir, run_config)

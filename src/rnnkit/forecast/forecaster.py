@@ -107,7 +107,9 @@ class ForecastConfig(TrainConfig):
     lr: float = 1e-3
     weight_decay: float = 0.0
     early_stopping: int | None = 5
-    ema: float | None = 0.995
+    # --ema off (the engine's default): validation never favoured the average (Melbourne temperatures h96 seeds
+    # 0-1, ETTh1 h720; benchmarks/forecast_defaults.py and forecast_ema_curve.py in RESULTS.md), and on short runs
+    # 0.995 still averages in the untrained first weights.
 
     def __post_init__(self) -> None:
         epochs, self.epochs = self.epochs, self.epochs or 1  # None (chosen from the data) passes the engine's check

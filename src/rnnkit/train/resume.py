@@ -67,6 +67,7 @@ def restore(trainer: Trainer, state: dict[str, Any]) -> None:
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.schedule.load_state_dict(state["schedule"])
+    trainer.lr = float(trainer.optimizer.param_groups[0]["lr"])  # the last step's, logged until the next step
     for key in ("step", "epoch", "batch_in_epoch", "history", "last_val_step"):
         setattr(trainer, key, state[key])
     trainer.tracker.load_state_dict(state["best"])
