@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import typing
 from typing import Any
 
 SKIP = {"help", "print_config"}  # argparse/jsonargparse's own options, the same on every command
@@ -29,7 +28,7 @@ def _type_name(action: argparse.Action) -> str:
         return hint.__name__
     text = str(hint).replace("typing.", "").replace("NoneType", "None")
     text = re.sub(r"Optional\[(.*)\]", r"\1 | None", text)
-    return text if typing.get_origin(hint) is not None or "|" in text else text
+    return text
 
 
 def _default(action: argparse.Action) -> str:
@@ -49,8 +48,11 @@ def _flags_table(parser: Any) -> list[str]:
     for action in parser._actions:
         if action.dest in SKIP or not action.option_strings:
             continue
-        flag = max(action.option_strings, key=len)
-        rows.append(f"| `{flag}` | {_cell(_type_name(action))} | {_default(action)} | {_cell(action.help or '')} |")
+        flag = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        help_text = _cell(action.help or "")
+        if f"{flag}+" in action.option_strings:  # jsonargparse's form that appends to a list
+            help_text += f" (`{flag}+ VALUE` appends to the list)"
+        rows.append(f"| `{flag}` | {_cell(_type_name(action))} | {_default(action)} | {help_text} |")
     return rows
 
 

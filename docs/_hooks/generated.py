@@ -5,6 +5,9 @@
   ``src/rnnkit/<app>/``, so a module added or moved appears without editing ``mkdocs.yml``), plus the
   ``rnnkit.nn`` and ``rnnkit.train`` packages.
 The pages are added to the "API reference" section of the nav.
+
+``results.md`` shows sections of ``benchmarks/RESULTS.md`` verbatim and plots drawn from their tables
+(:mod:`results_log`).
 """
 
 from __future__ import annotations
@@ -37,20 +40,25 @@ def _modules(app: str) -> list[str]:
     return names
 
 
+def _load(name: str) -> Any:
+    """A module next to this one (MkDocs loads hooks by path, so they are not importable by name)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def pages() -> dict[str, tuple[str, str]]:
     """``{path: (nav title, markdown)}`` for every generated page, in nav order."""
-    spec = importlib.util.spec_from_file_location("cli_reference", Path(__file__).with_name("cli_reference.py"))
-    assert spec is not None and spec.loader is not None
-    cli_reference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli_reference)
-    cli_markdown = cli_reference.cli_markdown
+    cli_markdown = _load("cli_reference").cli_markdown
 
     out: dict[str, tuple[str, str]] = {"api/cli.md": ("Command line", cli_markdown())}
-    for module in ["rnnkit.nn", "rnnkit.train"]:
-        out[f"api/{module}.md"] = (module, f"# `{module}`\n\n::: {module}\n    options:\n      show_root_heading: false\n")
-    for app in APPLICATIONS:
-        for module in _modules(app):
-            out[f"api/{module}.md"] = (module, f"# `{module}`\n\n::: {module}\n    options:\n      show_root_heading: false\n")
+    modules = ["rnnkit.nn", "rnnkit.train", *(m for app in APPLICATIONS for m in _modules(app))]
+    for module in modules:
+        page = f"# `{module}`\n\n::: {module}\n    options:\n      show_root_heading: false\n"
+        out[f"api/{module}.md"] = (module, page)
     return out
 
 
@@ -73,4 +81,14 @@ def on_files(files: Any, config: Any) -> Any:
 
     for path, (_, text) in _PAGES.items():
         files.append(File.generated(config, path, content=text))
+    results = _load("results_log")
+    page = (Path(config["docs_dir"]) / "results.md").read_text(encoding="utf-8")
+    for path, plot in results.PLOTS.items():
+        files.append(File.generated(config, path, content=plot(page)))
     return files
+
+
+def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
+    if page.file.src_uri == "results.md":
+        return _load("results_log").fill(markdown)
+    return markdown

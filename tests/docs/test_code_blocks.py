@@ -1,9 +1,10 @@
 """Every Python block of the documentation runs (docs/**/*.md and README.md).
 
 One test per page: its blocks run in order in one namespace, like a reader pasting them into one session, in a
-fresh temporary directory (so outputs like ``runs/`` land there) with torch seeded and on one thread. A failing block's traceback
-points at the Markdown file and line. Mark a block that must not run with ```` ```python no-run ```` or a
-``<!-- no-run -->`` line before it (rarely: a block that cannot run here, e.g. one that needs a GPU).
+fresh temporary directory (so outputs like ``runs/`` land there), with torch seeded and on one thread. A failing
+block's traceback points at the Markdown file and line. Mark a block that must not run with
+```` ```python no-run ```` or a ``<!-- no-run -->`` line before it (rarely: a block that cannot run here, e.g.
+one that needs a GPU).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from markdown_blocks import ROOT, Block, blocks, pages
 
 PAGES = [p for p in pages() if any(b.run for b in blocks(p))]
