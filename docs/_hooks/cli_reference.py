@@ -21,6 +21,8 @@ def _subparsers(parser: Any) -> dict[str, Any]:
 
 
 def _type_name(action: argparse.Action) -> str:
+    if action.dest == "config":
+        return "path"
     hint = getattr(action, "_typehint", None) or action.type
     if hint is None:
         return ""
@@ -35,7 +37,7 @@ def _default(action: argparse.Action) -> str:
     if getattr(action, "required", False):
         return "**required**"
     if action.default is None or action.default == argparse.SUPPRESS:
-        return "None" if action.default is None else ""
+        return "None" if action.default is None and action.dest != "config" else ""
     return f"`{action.default!r}`" if not isinstance(action.default, str) else f"`{action.default}`"
 
 
@@ -88,5 +90,6 @@ def cli_markdown() -> str:
         lines += ["", f"## rnnkit {name} {{#{name.replace(' ', '-')}}}", ""]
         if parser.description:
             lines += [_cell(parser.description), ""]
-        lines += [f"```text\nrnnkit {name} --help\n```", "", *_flags_table(parser)]
+        lines += [f"`rnnkit {name} --help` prints the same.", ""]
+        lines += _flags_table(parser)
     return "\n".join(lines) + "\n"

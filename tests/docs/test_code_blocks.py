@@ -9,6 +9,7 @@ one that needs a GPU).
 
 from __future__ import annotations
 
+import ast
 import linecache
 from pathlib import Path
 
@@ -22,9 +23,10 @@ PAGES = [p for p in pages() if any(b.run for b in blocks(p))]
 def run_block(block: Block, namespace: dict) -> None:
     """Execute one block so that its tracebacks name the Markdown file and line."""
     filename = str(block.path)
-    source = "\n" * (block.line - 1) + block.code
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    exec(compile(source, filename, "exec"), namespace)
+    page = block.path.read_text(encoding="utf-8")
+    linecache.cache[filename] = (len(page), None, page.splitlines(keepends=True), filename)  # for tracebacks
+    tree = ast.increment_lineno(ast.parse(block.code, filename), block.line - 1)
+    exec(compile(tree, filename, "exec"), namespace)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
