@@ -65,7 +65,11 @@ def find(title: str, when: str | None = None, log: list[Section] | None = None) 
 def fill(page: str, log: list[Section] | None = None) -> str:
     """``page`` with every marker replaced by its section's body."""
     log = sections() if log is None else log
-    return MARKER.sub(lambda m: find(m["title"], m["when"], log).body.strip(), page)
+
+    def body(m: re.Match) -> str:  # "Command: ..." and "Machine ..." lines start paragraphs of their own
+        return re.sub(r"\n(Command|Machine)", r"\n\n\1", find(m["title"], m["when"], log).body.strip())
+
+    return MARKER.sub(body, page)
 
 
 def markers(page: str) -> list[tuple[str, str | None]]:
