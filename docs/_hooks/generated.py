@@ -62,6 +62,22 @@ def pages() -> dict[str, tuple[str, str]]:
     return out
 
 
+def nav(generated: dict[str, tuple[str, str]]) -> list[Any]:
+    """The generated pages as nav entries: one sub-section per application."""
+    entries: list[Any] = []
+    groups: dict[str, list[Any]] = {}
+    for path, (title, _) in generated.items():
+        app = next((a for a in APPLICATIONS if title.startswith(f"rnnkit.{a}")), None)
+        if app is None:
+            entries.append({title: path})
+            continue
+        if app not in groups:
+            groups[app] = []
+            entries.append({f"rnnkit.{app}": groups[app]})
+        groups[app].append({title: path})
+    return entries
+
+
 _PAGES: dict[str, tuple[str, str]] = {}
 
 
@@ -70,9 +86,7 @@ def on_config(config: Any) -> Any:
     _PAGES.update(pages())
     for entry in config["nav"]:
         if isinstance(entry, dict) and NAV_SECTION in entry:
-            section = [e for e in entry[NAV_SECTION] if not (isinstance(e, dict) and set(e.values()) & set(_PAGES))]
-            section += [{title: path} for path, (title, _) in _PAGES.items()]
-            entry[NAV_SECTION] = section
+            entry[NAV_SECTION] = [e for e in entry[NAV_SECTION] if isinstance(e, str)] + nav(_PAGES)
     return config
 
 
