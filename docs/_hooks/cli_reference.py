@@ -84,9 +84,7 @@ def cli_markdown() -> str:
         "A mistake in the input ends with one line `rnnkit <verb>: error: ...` and exit code 2.",
         "",
     ]
-    listed = commands()
-    lines += [f"- [`rnnkit {name}`](#{name.replace(' ', '-')})" for name, _ in listed]
-    for name, parser in listed:
+    for name, parser in commands():  # the page's table of contents lists them
         lines += ["", f"## rnnkit {name} {{#{name.replace(' ', '-')}}}", ""]
         if parser.description:
             lines += [_cell(parser.description), ""]
