@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from griffe import Extension, Object
+try:  # griffe comes with the docs extra; to_markdown alone is tested without it
+    from griffe import Extension, Object
+except ImportError:  # pragma: no cover
+    Extension, Object = object, Any  # type: ignore[assignment,misc]
 
-ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|obj|exc|const):`~?([^`]+)`")
+ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|obj|exc|const):`(~?)([^`]+)`")
 
 
 def _indent(line: str) -> int:
@@ -22,7 +25,7 @@ def _indent(line: str) -> int:
 
 def to_markdown(text: str) -> str:
     """The docstring ``text`` with roles, literal blocks and doctest blocks in Markdown."""
-    text = ROLE.sub(lambda m: f"`{m.group(1)}`", text)
+    text = ROLE.sub(lambda m: f"`{m[2].split('.')[-1] if m[1] else m[2]}`", text)  # ~a.b.C shows as C
     lines = text.splitlines()
     out: list[str] = []
     i = 0
