@@ -108,10 +108,13 @@ def main() -> None:
             f"One SegRNN member at horizon {args.horizon} (look-back 96, d_model 256, segments of 24, dropout 0.5, MAE"
             f" loss, cycle 24, AdamW 1e-3, cosine over {args.epochs} epochs, batch 256, seed {args.seed}); MSE on"
             " scaled values after each epoch, of the raw weights and of their bias-corrected moving averages. Test"
-            " columns are for diagnosis; nothing is selected by them."
+            " columns are for diagnosis only: choose --ema from the validation columns (ETTh1 is a development set)."
         )
         append_results(
-            f"Forecasting: ETTh1 h={args.horizon}, raw weights against their moving average", table, cmd, notes
+            f"Forecasting: ETTh1 h={args.horizon}, raw weights against their moving average (development set)",
+            table,
+            cmd,
+            notes,
         )
 
 

@@ -178,7 +178,8 @@ def main() -> None:
     print("\n\n".join(notes))
     if not args.no_append:
         cmd = "python benchmarks/forecast_ett.py " + " ".join(sys.argv[1:])
-        title = "Forecasting: ETTh1, LTSF protocol, look-back 96" + ("" if rows else " (ablation / coverage only)")
+        kind = "development set" if rows else "development set; ablation / coverage only"
+        title = f"Forecasting: ETTh1, LTSF protocol, look-back 96 ({kind})"
         append_results(title, table if rows else "", cmd.strip(), "\n\n".join(notes))
     print(machine())
 

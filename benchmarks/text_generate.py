@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+import rnnkit
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, markdown_table
 from rnnkit.text.generate import generate
@@ -42,8 +44,8 @@ def main() -> None:
     parser.add_argument("--no_results", action="store_true", help="do not append to RESULTS.md (smoke runs)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    text = Path("../shared/data/tinyshakespeare/input.txt")
-    corpus = text.read_text(encoding="utf-8") if text.is_file() else "abcdefghijklmnopqrstuvwxyz \n" * 10
+    # the reference data, or a clear error (no stand-in corpus: the vocabulary size sets the output layer's cost)
+    corpus = rnnkit.data_dir("tinyshakespeare", "input.txt").read_text(encoding="utf-8")
     tok = build_tokenizer("char", corpus)
     model = LanguageModel(tok.vocab_size, 128, 512, 2, "lstm", tokenizer=tok.to_config()).eval()
     prompt = corpus[: args.prompt]

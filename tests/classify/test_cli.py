@@ -44,7 +44,8 @@ def test_train_writes_model_metrics_config(trained):
         assert (trained / name).is_file(), name
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["members"] == 2 and metrics["test_n"] == 1029 and metrics["classes"] == ["1", "2"]
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    confusion = np.array(metrics["test_confusion_matrix"])  # accuracy agrees with the confusion matrix it reports
+    assert confusion.sum() == 1029 and metrics["test_accuracy"] == pytest.approx(np.trace(confusion) / 1029)
     config = json.loads((trained / "config.json").read_text())
     assert config["dataset"] == "ItalyPowerDemand" and config["ensemble"] == 2 and config["cell"] == "gru"
 

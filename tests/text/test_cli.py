@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_writes_model_metrics_and_config(trained: Path) -> None:
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["steps"] == 12 and metrics["stopped_reason"] == "max_steps"
-    assert metrics["val_loss"] > 0 and metrics["val_bpc"] > 0
+    # char level: bits per char and perplexity follow from the loss in nats per char
+    assert metrics["val_bpc"] == pytest.approx(metrics["val_loss"] / math.log(2), rel=1e-4)
+    assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]), rel=1e-4)
     assert (trained / "model" / "config.json").is_file() and (trained / "model" / "model.safetensors").is_file()
     config = json.loads((trained / "config.json").read_text())
     assert config["level"] == "char" and config["hidden_size"] == 16

@@ -60,7 +60,8 @@ class TrainArgs:
     """Time steps grouped into one recurrent step (None: ceil(longest series / 32), so at most 32 steps)."""
     val_fraction: float = 0.0
     """Share of the training series (per class) held out to keep the best weights and stop early (0: none;
-    train on everything for --epochs, which measured better on small UCR training sets)."""
+    train on everything for --epochs, chosen on the test splits of four UCR/UEA development sets; no
+    benchmarks/RESULTS.md table records the comparison)."""
     epochs: int = 100
     """Passes over the training data (the cosine schedule spans them)."""
     time_budget: float | None = 1.5
@@ -82,8 +83,8 @@ class TrainArgs:
     ensemble: int = 3
     """Models trained from seeds SEED, SEED+1, ...; predictions average their probabilities (1: a single model)."""
     threads: int | None = 1
-    """torch CPU threads while training (None: torch's default). One is as fast for these small models and
-    does not collapse when other processes share the cores."""
+    """torch CPU threads while training (None: torch's default). One keeps these small models from slowing down
+    when other processes share the cores (not benchmarked in benchmarks/RESULTS.md)."""
 
     def __post_init__(self) -> None:
         if (self.dataset is None) == (self.train is None):

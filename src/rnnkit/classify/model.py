@@ -8,8 +8,8 @@ sequence shorter than the longest one. Here every pooling looks at each sequence
 - ``"mean"`` / ``"max"``: mean / max over the valid steps of the last layer's output;
 - ``"meanmax"``: both, concatenated;
 - ``"all"``: last, mean and max concatenated. The default of ``rnnkit classify train``: "last" keeps the order of
-  events (ItalyPowerDemand needs it), mean/max catch a shape wherever it occurs (GunPoint needs them); see
-  benchmarks/RESULTS.md.
+  events (ItalyPowerDemand needs it), mean/max catch a shape wherever it occurs (GunPoint needs them): seen on
+  those data sets' test splits while choosing the defaults (development sets); no RESULTS.md table records it.
 
 ``patch`` > 1 groups that many consecutive time steps into one step of ``patch * F`` features before the
 recurrent layer (as PatchTST does for transformers): T/patch steps to run through, which makes long univariate
@@ -221,9 +221,9 @@ class SequenceClassifier(SavableModel, nn.Module):
 class ClassifierEnsemble(SavableModel, nn.Module):
     """Several :class:`SequenceClassifier` trained from different seeds; predicts the mean of their probabilities.
 
-    On training sets of 40-70 series one model's test accuracy varies by a series or two with the seed;
-    averaging three removes most of that (benchmarks/RESULTS.md). ``forward`` returns the log of the mean
-    probability, so ``softmax``/``argmax`` of it behave like a single model's logits.
+    Averaging members from several seeds makes the predictions depend less on one seed (the default of 3 was
+    chosen on development sets; benchmarks/RESULTS.md records no per-seed spread). ``forward`` returns the log of
+    the mean probability, so ``softmax``/``argmax`` of it behave like a single model's logits.
 
     >>> import torch
     >>> members = [SequenceClassifier(2, 4, 1, 3, labels=["a", "b", "c"]) for _ in range(2)]

@@ -373,7 +373,8 @@ def _compiled_gru_gates() -> Any:
 
     Shapes are static at first; the first new batch size (an epoch's last batch) recompiles the kernels for any
     size. On 2 CPU cores it makes a SegRNN training step at horizon 720 about 1.5x faster (0.9x to 1.2x at 96 to
-    336), after 10-25 s of compilation the first time (inductor caches kernels on disk for later runs)."""
+    336), after compiling (1-5 s measured with inductor's on-disk kernel cache warm, longer on a first run;
+    benchmarks/segrnn_decoder.py)."""
     if "gru" not in _COMPILED:
         _COMPILED["gru"] = torch.compile(_gru_gates)
     return _COMPILED["gru"]
@@ -385,8 +386,9 @@ class ForecastEnsemble(Forecaster):
 
     The members' outputs are combined by their head (:meth:`~rnnkit.forecast.heads.Head.combine`): the mean
     forecast for point and median heads, averaged quantiles for the quantile head, the moment-matched mixture
-    for the Gaussian head. Averaging seeds makes results steadier from one run to the next; on ETTh1 an ensemble
-    of 3 under the budget of one model scored 0.002 to 0.011 MSE below its first member (benchmarks/RESULTS.md).
+    for the Gaussian head. Averaging seeds makes results steadier from one run to the next; on ETTh1 (a development
+    set) ensembles of 3 under a 9-minute budget scored from 0.011 below to 0.003 above their first member's test
+    MSE (benchmarks/RESULTS.md).
 
     >>> members = [SegRNN(lookback=24, horizon=12, num_targets=3, seg_len=6, d_model=16).eval() for _ in range(2)]
     >>> ens = ForecastEnsemble(members)

@@ -270,7 +270,7 @@ class RecurrentBase(nn.Module):
         self, layer: int, direction: int, x: Tensor, state: State, segments: list[Segment]
     ) -> tuple[Tensor, State]:
         """One layer/direction over length-sorted rows: x (B, T, I) -> y (B, T, O) zero-padded, final states."""
-        if len(segments) == 1:
+        if len(segments) == 1 and segments[0][1] == x.shape[1]:  # one block to T (equal lengths < T need the cut)
             return self._scan(layer, direction, x, state)
         B, T = x.shape[0], x.shape[1]
         # One split, then row slices of each block: slicing x itself once per block would make autograd allocate

@@ -569,6 +569,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
+        self.lr = float(self.optimizer.param_groups[0]["lr"])  # the last step's, logged until the next step
         for key in ("step", "epoch", "batch_in_epoch", "history", "last_val_step"):
             setattr(self, key, state[key])
         self.tracker.load_state_dict(state["best"])
