@@ -77,7 +77,7 @@ def markers(page: str) -> list[tuple[str, str | None]]:
 
 
 # ---- plots ---------------------------------------------------------------------------------------------------
-ETT = "Forecasting: ETTh1, LTSF protocol, look-back 96"
+ETT = "Forecasting: ETTh1, LTSF protocol, look-back 96 (development set)"
 LAYERS = "rnnkit.nn layers vs torch.nn (forward+backward)"
 CLASSIFY = "Classification: rnnkit defaults vs ROCKET"
 
