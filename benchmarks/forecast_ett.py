@@ -64,7 +64,7 @@ def run(horizon: int, budget: float, out: Path, sets: dict[str, Any]) -> tuple[d
         time_budget=budget,
         out=str(out),
         quiet=True,
-        **sets,
+        **{"fallback": False, **sets},  # measure the network itself, never a baseline kept in its place
     )
     t0 = time.perf_counter()
     metrics = train(cfg)
