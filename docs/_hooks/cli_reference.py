@@ -48,7 +48,10 @@ def _cell(text: str) -> str:
 def _flags_table(parser: Any) -> list[str]:
     rows = ["| flag | type | default | what it does |", "|---|---|---|---|"]
     for action in parser._actions:
-        if action.dest in SKIP or not action.option_strings:
+        if action.dest in SKIP:
+            continue
+        if not action.option_strings:  # a positional argument (a command's POSITIONAL field)
+            rows.append(f"| `{action.dest}` (positional) | | | {_cell(action.help or '')} |")
             continue
         flag = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
         help_text = _cell(action.help or "")

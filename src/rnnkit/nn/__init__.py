@@ -13,7 +13,14 @@ from rnnkit.nn.indrnn import IndRNN
 from rnnkit.nn.layers import GRU, LSTM, RNN
 from rnnkit.nn.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell
 from rnnkit.nn.recurrent import Recurrent
-from rnnkit.nn.registry import cell_names, describe_cells, make_layer, register_cell, sequence_cell_names
+from rnnkit.nn.registry import (
+    cell_names,
+    describe_cells,
+    make_layer,
+    register_cell,
+    sequence_cell_names,
+    unregister_cell,
+)
 
 __all__ = [
     "GRU",
@@ -41,4 +48,5 @@ __all__ = [
     "make_layer",
     "register_cell",
     "sequence_cell_names",
+    "unregister_cell",
 ]

@@ -34,7 +34,7 @@ def register_cell(name: str, factory: LayerFactory, description: str = "", *, ov
     >>> register_cell("wide_gru", lambda i, h, **kw: rnn.GRU(i, 2 * h, **kw), "a GRU with twice the units")
     >>> "wide_gru" in cell_names()
     True
-    >>> _ = _REGISTRY.pop("wide_gru")
+    >>> unregister_cell("wide_gru")
     """
     if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
         raise ValueError(f"register_cell: expected a lower-case identifier as the name, got {name!r}")
@@ -43,6 +43,18 @@ def register_cell(name: str, factory: LayerFactory, description: str = "", *, ov
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"register_cell: {name!r} is already registered; pass overwrite=True to replace it")
     _REGISTRY[name] = (factory, description)
+
+
+def unregister_cell(name: str) -> None:
+    """Remove a name :func:`register_cell` added (e.g. at the end of an experiment or a test).
+
+    >>> register_cell("tmp_gru", lambda i, h, **kw: None)
+    >>> unregister_cell("tmp_gru"); "tmp_gru" in cell_names()
+    False
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unregister_cell: {name!r} is not registered; registered: {', '.join(_REGISTRY)}")
+    del _REGISTRY[name]
 
 
 def cell_names() -> tuple[str, ...]:
