@@ -19,7 +19,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
-APPLICATIONS = ["classify", "text", "forecast"]  # each application folder under src/rnnkit
+# Each application folder under src/rnnkit (every package but nn and train), so a new one appears by itself.
+APPLICATIONS = sorted(
+    p.name for p in (SRC / "rnnkit").iterdir() if (p / "__init__.py").is_file() and p.name not in {"nn", "train"}
+)
 SKIP = {"cli", "demo"}  # command-line modules are on the CLI page; demo sections are not an API
 NAV_SECTION = "API reference"
 
