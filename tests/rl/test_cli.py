@@ -149,30 +149,7 @@ def test_ctrl_c_keeps_the_model_and_resume_finishes_the_run(tmp_path):
     import time
 
     out = tmp_path / "run"
-    args = [
-        "rl",
-        "train",
-        "--env",
-        "CartPole-v1",
-        "--out",
-        str(out),
-        "--steps",
-        "8192",
-        "--n_envs",
-        "4",
-        "--n_steps",
-        "32",
-        "--batch_size",
-        "64",
-        "--n_epochs",
-        "2",
-        "--hidden_size",
-        "16",
-        "--eval_episodes",
-        "2",
-        "--quiet",
-        "true",
-    ]
+    args = ["rl", "train", "--env", "CartPole-v1", "--out", str(out), *TINY, "--steps", "8192"]  # the last wins
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnkit.cli", *args],
         stderr=subprocess.PIPE,
