@@ -8,6 +8,10 @@ the data is absent (a fresh clone with nothing beside it) the test is skipped wi
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,3 +34,26 @@ def reference_data(*parts: str) -> Path:
 def data_path() -> Callable[..., Path]:
     """``data_path(*parts)`` -> the reference data file, or a skip (a failure under CI=true) when it is missing."""
     return reference_data
+
+
+@pytest.fixture(scope="session")
+def interrupt_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``interrupt_cli(argv, wait_for)``: run ``rnnkit ARGV`` as a real process, send it SIGINT once the file
+    ``wait_for`` (a checkpoint) exists, and return the finished process with its output. Fails when training ends
+    before it could be interrupted, so a test can never pass without the signal having been delivered."""
+
+    def interrupt(argv: list[str], wait_for: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        src = str(Path(rnnkit.__file__).parents[1])
+        env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        cmd = [sys.executable, "-m", "rnnkit.cli", *argv]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + timeout
+        while not wait_for.is_file():
+            assert proc.poll() is None, f"training ended before it could be interrupted: {proc.communicate()}"
+            assert time.monotonic() < deadline, f"no {wait_for} after {timeout} s"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+    return interrupt

@@ -1,15 +1,12 @@
-"""Ctrl-C loses nothing (issue 14 §2): a real `rnnkit text train` / `translate train` process gets SIGINT mid-run,
-prints one line, exits 130 with the best model exported; `--resume` then ends where an uninterrupted run ends.
+"""Ctrl-C loses nothing: a real `rnnkit text train` / `text classify-train` / `translate train` process gets SIGINT
+mid-run, prints one line, exits 130 with the best model exported; `--resume` then ends where an uninterrupted run ends.
 A re-run into a folder that holds a finished run is refused, never silently overwritten."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,8 @@ import rnnkit
 from rnnkit.cli import main
 from rnnkit.train import load_model
 
-SRC = str(Path(rnnkit.__file__).parents[1])
+Interrupt = Callable[..., subprocess.CompletedProcess[str]]
+
 LM_TEXT = "".join(f"line {i % 7}: to be or not to be, that is the question.\n" for i in range(60))
 LM_FLAGS = ["--embed_size", "8", "--hidden_size", "16", "--num_layers", "1", "--bptt", "16", "--batch_size", "4"]
 LM_FLAGS += ["--val_every", "20", "--threads", "1", "--quiet", "true", "--seed", "1"]
@@ -31,24 +29,6 @@ TR_FLAGS = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "2", "--t
 TR_FLAGS += ["--val_fraction", "0.15", "--threads", "1", "--quiet", "true", "--early_stopping", "null"]
 
 
-def _interrupt(args: list[str], out: Path) -> subprocess.CompletedProcess[str]:
-    """Start `rnnkit ARGS` in its own process, send SIGINT once its first checkpoint is written, wait for it."""
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rnnkit.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "last.ckpt").is_file() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-
-
 def _same_weights(a: Path, b: Path) -> None:
     wa, wb = load_model(a).state_dict(), load_model(b).state_dict()
     assert wa.keys() == wb.keys()
@@ -57,13 +37,13 @@ def _same_weights(a: Path, b: Path) -> None:
 
 
 def test_text_train_interrupted_then_resumed_equals_uninterrupted(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], interrupt_cli: Interrupt
 ) -> None:
     data = tmp_path / "corpus.txt"
     data.write_text(LM_TEXT, encoding="utf-8")
     out = tmp_path / "run"
     args = ["text", "train", "--data", str(data), *LM_FLAGS, "--max_steps", "120"]
-    done = _interrupt([*args, "--out", str(out)], out)
+    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
     assert done.returncode == 130, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("interrupted at step ") and last.endswith(
@@ -89,12 +69,12 @@ def test_text_train_interrupted_then_resumed_equals_uninterrupted(
     )
 
 
-def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path, interrupt_cli: Interrupt) -> None:
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS * 3), encoding="utf-8")
     out = tmp_path / "run"
     args = ["translate", "train", "--pairs", str(pairs), *TR_FLAGS, "--epochs", "12"]
-    done = _interrupt([*args, "--out", str(out)], out)
+    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
     assert done.returncode == 130, done.stderr
     assert (
         done.stderr.strip().splitlines()[-1].endswith(f"; best model saved to {out / 'model'}; continue with --resume")
@@ -106,3 +86,30 @@ def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path:
     resumed = json.loads((out / "metrics.json").read_text())
     straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     assert (resumed["bleu"], resumed["chrf"]) == (straight["bleu"], straight["chrf"])
+
+
+def test_text_classify_train_interrupted_then_resumed_equals_uninterrupted(
+    tmp_path: Path, interrupt_cli: Interrupt
+) -> None:
+    rows = [("what a great film", "pos"), ("truly wonderful acting", "pos"), ("awful and boring", "neg"),
+            ("a terrible waste of time", "neg"), ("great fun, loved it", "pos"), ("boring, awful plot", "neg")]  # fmt: skip
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows * 8), encoding="utf-8")
+    test.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["text", "classify-train", "--train", str(train), "--test", str(test), "--embed_size", "8"]
+    args += ["--hidden_size", "8", "--batch_size", "4", "--epochs", "60", "--early_stopping", "null"]
+    args += ["--threads", "1", "--quiet", "true", "--seed", "1"]
+    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
+    assert done.returncode == 130, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted at step "), done.stderr
+    assert last.endswith(f"; best model saved to {out / 'model'}; continue with --resume"), done.stderr
+    assert (out / "model" / "model.safetensors").is_file()
+    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
+    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    _same_weights(out / "model", tmp_path / "straight" / "model")
+    resumed = json.loads((out / "metrics.json").read_text())
+    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    assert (resumed["accuracy"], resumed["confusion"]) == (straight["accuracy"], straight["confusion"])
