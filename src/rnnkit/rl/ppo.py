@@ -2,8 +2,9 @@
 
 PPO's loop is the engine's loop: :class:`~rnnkit.rl.rollout.RolloutLoader` is the training "data", one trainer
 epoch is one PPO iteration (a rollout, then ``n_epochs`` passes over its minibatches), and :func:`ppo_step` is the
-step function. AdamW (no weight decay by default), gradient clipping, the linear learning-rate annealing,
-checkpoints, ``--resume``, metrics.jsonl, TensorBoard and the model file all come from :mod:`rnnkit.train`.
+step function. AdamW (no weight decay, epsilon 1e-5 as sb3 and CleanRL), gradient clipping, the linear
+learning-rate annealing, checkpoints, ``--resume``, metrics.jsonl, TensorBoard and the model file all come from
+:mod:`rnnkit.train`.
 Resuming restores weights, optimizer, normalisers' statistics and RNG, and restarts the environments (their
 internal state cannot be saved in general): a resumed run continues training but is not bit-identical.
 """
@@ -89,6 +90,7 @@ class PPOConfig(TrainConfig):
     lr: float = 3e-4
     batch_size: int = 256
     weight_decay: float = 0.0
+    adam_eps: float = 1e-5
     clip_norm: float | None = 0.5
     schedule: str = "linear"
     early_stopping: int | None = None

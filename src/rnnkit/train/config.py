@@ -47,6 +47,8 @@ class TrainConfig:
     """Peak learning rate of AdamW."""
     weight_decay: float = 1e-2
     """AdamW weight decay, applied to matrices only (not to biases or norm gains)."""
+    adam_eps: float = 1e-8
+    """AdamW's epsilon (added to the root of the second moment); reinforcement learning uses 1e-5."""
     clip_norm: float | None = 1.0
     """Clip the global gradient norm to this value (None: no clipping)."""
     schedule: str = "cosine"
@@ -100,6 +102,8 @@ class TrainConfig:
             raise ValueError(f"--time_budget must be a positive number of minutes or None; got {self.time_budget!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"--lr must be a positive number; got {self.lr!r}")
+        if not self.adam_eps > 0:
+            raise ValueError(f"--adam_eps must be > 0; got {self.adam_eps!r}")
         if not self.weight_decay >= 0:
             raise ValueError(f"--weight_decay must be >= 0; got {self.weight_decay!r}")
         if self.clip_norm is not None and not self.clip_norm > 0:

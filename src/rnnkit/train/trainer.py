@@ -114,7 +114,9 @@ class Trainer:
         # (DDP copies rank 0's weights to every rank here). Evaluation and checkpoints use self.model itself.
         self._train_module = data_parallel(self.model, step, self.device)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(param_groups(self._params), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            param_groups(self._params), lr=config.lr, weight_decay=config.weight_decay, eps=config.adam_eps
+        )
         self.step_fn = step
         self.evaluate_fn = evaluate
         self.run_dir = Path(run_dir) if run_dir is not None else None
