@@ -7,6 +7,7 @@ the data is absent (a fresh clone with nothing beside it) the test is skipped wi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -37,23 +38,30 @@ def data_path() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def interrupt_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``interrupt_cli(argv, wait_for)``: run ``rnnkit ARGV`` as a real process, send it SIGINT once the file
-    ``wait_for`` (a checkpoint) exists, and return the finished process with its output. Fails when training ends
-    before it could be interrupted, so a test can never pass without the signal having been delivered."""
+def interrupt_cli() -> Callable[..., int]:
+    """``interrupt_cli(argv, out)``: run ``rnnkit ARGV --out OUT`` as a real process, send it SIGINT once its first
+    checkpoint (OUT/last.ckpt) exists, and check what Ctrl-C must leave: exit code 130, one last line naming the
+    step, the best model exported to OUT/model and ``"interrupted": true`` in OUT/metrics.json. Returns the step.
+    Fails when training ends before the signal arrives, so a test can never pass without it."""
 
-    def interrupt(argv: list[str], wait_for: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def interrupt(argv: list[str], out: Path, timeout: float = 120) -> int:
         src = str(Path(rnnkit.__file__).parents[1])
         env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        cmd = [sys.executable, "-m", "rnnkit.cli", *argv]
+        cmd = [sys.executable, "-m", "rnnkit.cli", *argv, "--out", str(out)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + timeout
-        while not wait_for.is_file():
+        while not (out / "last.ckpt").is_file():
             assert proc.poll() is None, f"training ended before it could be interrupted: {proc.communicate()}"
-            assert time.monotonic() < deadline, f"no {wait_for} after {timeout} s"
+            assert time.monotonic() < deadline, f"no {out / 'last.ckpt'} after {timeout} s"
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=timeout)
-        return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+        _, stderr = proc.communicate(timeout=timeout)
+        assert proc.returncode == 130, stderr
+        last = stderr.strip().splitlines()[-1]
+        assert last.startswith("interrupted at step "), stderr
+        assert last.endswith(f"; best model saved to {out / 'model'}; continue with --resume"), stderr
+        assert (out / "model" / "model.safetensors").is_file()
+        assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
+        return int(last.split()[3].rstrip(";"))
 
     return interrupt

@@ -148,8 +148,21 @@ def _field_names(config_cls: type | None) -> list[str]:
     return [f.name for f in fields(config_cls)] if config_cls is not None and is_dataclass(config_cls) else []
 
 
+# Flags that name the input in one command and not in another (forecast --csv, classify --train/--input, text
+# --data, translate --pairs): a user who types one where another is meant is pointed to this command's own.
+_INPUT_FLAGS = ("data", "csv", "input", "train", "pairs", "file")
+
+
 def _hint(name: str, names: Sequence[str], prefix: str = "--") -> str:
-    close = difflib.get_close_matches(name.replace("-", "_"), names, n=1, cutoff=0.6)
+    """``; did you mean --x?`` for the closest of ``names`` (or this command's input flag), else ``""``.
+
+    >>> _hint("data", ["csv", "target", "out"])
+    '; did you mean --csv?'
+    """
+    key = name.replace("-", "_")
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if not close and key in _INPUT_FLAGS:
+        close = [n for n in _INPUT_FLAGS if n in names][:1]
     return f"; did you mean {prefix}{close[0]}?" if close else ""
 
 
@@ -159,13 +172,18 @@ def _type_name(expected: str) -> str:
     return " or ".join(words) or "another value"
 
 
-def usage_message(message: str, names: Sequence[str]) -> str:
-    """jsonargparse's message -> one line naming the flag, what was expected and a hint.
+def usage_message(message: str, names: Sequence[str], trained: tuple[str, Sequence[str]] = ("", ())) -> str:
+    """jsonargparse's message -> one line naming the flag, what was expected and a hint. ``trained`` is the
+    training command of the same application and its flags: one of them given to ``predict`` is pointed there.
 
     >>> usage_message("unrecognized arguments: --tim_budget 3", ["time_budget", "epochs"])
     'unknown flag --tim_budget; did you mean --time_budget?'
     >>> usage_message('Parser key "epochs":\\n  Expected a <class \\'int\\'>. Got value: x', ["epochs"])
     "--epochs expects an int; got 'x'"
+    >>> usage_message("unrecognized arguments: --epochs 3", ["model"], ("rnnkit forecast train", ["epochs"]))
+    'unknown flag --epochs; --epochs is a training setting, stored with the model: give it to rnnkit forecast train'
+    >>> usage_message("the following arguments are required: text.generate.prompt", ["prompt"])
+    'missing --prompt: this command needs it (see --help)'
     """
     unknown = re.match(r"unrecognized arguments: (.*)", message, re.S)
     if unknown:
@@ -174,7 +192,14 @@ def usage_message(message: str, names: Sequence[str]) -> str:
         if flag is None:
             return f"unexpected argument {words[0]!r}; options are given as --name value"
         name = flag.lstrip("-").partition("=")[0]
-        return f"unknown flag --{name}{_hint(name, names)}"
+        hint = _hint(name, names)
+        if not hint and name in trained[1]:
+            hint = f"; --{name} is a training setting, stored with the model: give it to {trained[0]}"
+        return f"unknown flag --{name}{hint}"
+    required = re.match(r"the following arguments are required: (.*)", message)
+    if required:
+        flags = ", ".join("--" + a.strip().rsplit(".", 1)[-1] for a in required.group(1).split(","))
+        return f"missing {flags}: this command needs it (see --help)"
     key = re.match(r'Parser key "([^"]+)":(.*)', message, re.S)
     if key:
         name, detail = key.group(1), key.group(2)
@@ -231,6 +256,8 @@ def _user_error(err: BaseException, config: Any) -> str | None:
     if isinstance(err, UnicodeDecodeError):
         return f"{_input_files(config)}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8"
     if _is_pandas_error(err):
+        if type(err).__name__ == "EmptyDataError":
+            return f"{_input_files(config)}: the file is empty; expected a table with a header row of column names"
         return f"{_input_files(config)}: {' '.join(str(err).split())}"
     if isinstance(err, (ValueError, TypeError, FileNotFoundError)):
         return " ".join(str(err).split()) if "\n" in str(err) else str(err)
@@ -266,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_config_files(raw, _field_names(config_cls))
         args = parser.parse_args(raw)
     except UsageError as err:
-        print(f"{prog}: error: {usage_message(str(err), _field_names(config_cls))}", file=sys.stderr)
+        train = (*path[:1], "train")
+        trained = (" ".join(("rnnkit", *train)), _field_names(table[train][0]) if train in table else [])
+        print(f"{prog}: error: {usage_message(str(err), _field_names(config_cls), trained)}", file=sys.stderr)
         return 2
     logging.basicConfig(level=level, format="%(message)s")
     command = args.command

@@ -147,7 +147,8 @@ def test_bad_inputs(trained, tmp_path, capsys):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert _error(capsys, ["classify", "predict", "--model", str(trained), "--input", str(empty), *out]) == (
-        f"rnnkit classify predict: error: {empty} is empty"
+        f"rnnkit classify predict: error: {empty} is empty; "
+        "expected one series per row (a CSV with a header row, .ts or .arff)"
     )
     assert _error(capsys, ["classify", "predict", "--model", str(trained), "--input", str(tmp_path / "x.csv")]) == (
         f"rnnkit classify predict: error: no such file: {tmp_path / 'x.csv'}"

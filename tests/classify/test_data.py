@@ -140,7 +140,7 @@ def test_empty_files(tmp_path):
         path = _write(tmp_path / name, "")
         with pytest.raises(ValueError) as err:
             load_file(path)
-        assert str(err.value) == f"{path} is empty"
+        assert str(err.value) == f"{path} is empty; expected one series per row (a CSV with a header row, .ts or .arff)"
     path = _write(tmp_path / "h.csv", "t0,t1,label\n")
     with pytest.raises(ValueError) as err:
         load_file(path)

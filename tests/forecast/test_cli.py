@@ -120,8 +120,8 @@ def test_covariates_several_series_and_masked_missing_values(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["train", "--target", "y"], "the following arguments are required: forecast.train.csv"),
-        (["train", "--csv", "x.csv"], "the following arguments are required: forecast.train.target"),
+        (["train", "--target", "y"], "missing --csv: this command needs it (see --help)"),
+        (["train", "--csv", "x.csv"], "missing --target: this command needs it (see --help)"),
         (
             ["train", "--csv", "x.csv", "--target", "y", "--model", "tft"],
             "--model must be one of 'segrnn', 'rnn', 'ar'; got 'tft'",

@@ -53,7 +53,10 @@ def test_column_errors():
     assert str(err.value) == "column(s) ['c'] given more than one role (time/id/target/past/future)"
     with pytest.raises(ValueError) as err:
         load_series(df, "s")
-    assert str(err.value) == "column 's' must be numeric, got dtype str"
+    assert str(err.value) == (
+        "column 's' must hold numbers; row 0 (counting data rows from 0) holds 'a'; "
+        "fix the value, or leave the cell empty to treat it as missing"
+    )
     with pytest.raises(ValueError) as err:
         load_series(df, "")
     assert str(err.value) == "expected at least one target column (--target COL[,COL]), got none"

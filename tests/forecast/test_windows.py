@@ -117,7 +117,10 @@ def test_several_series_are_split_and_scaled_separately():
 def test_too_short_series_is_an_error():
     with pytest.raises(ValueError) as err:
         prepare(load_series(series_frame(10), "y"), 8, 4)
-    assert str(err.value) == "series '0' has 10 rows, fewer than lookback + horizon = 12"
+    assert str(err.value) == (
+        "series '0' has 10 rows, fewer than lookback 8 + horizon 4 = 12; "
+        "lower --lookback or --horizon (left unset, both are chosen to fit the data)"
+    )
     with pytest.raises(ValueError) as err:
         prepare(load_series(series_frame(100), "y"), 8, 4, protocol="paper")
     assert str(err.value) == "unknown protocol 'paper'; choose one of 'ltsf', 'holdout'"

@@ -5,18 +5,16 @@ A re-run into a folder that holds a finished run is refused, never silently over
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
-import rnnkit
 from rnnkit.cli import main
 from rnnkit.train import load_model
 
-Interrupt = Callable[..., subprocess.CompletedProcess[str]]
+Interrupt = Callable[..., int]
 
 LM_TEXT = "".join(f"line {i % 7}: to be or not to be, that is the question.\n" for i in range(60))
 LM_FLAGS = ["--embed_size", "8", "--hidden_size", "16", "--num_layers", "1", "--bptt", "16", "--batch_size", "4"]
@@ -29,11 +27,21 @@ TR_FLAGS = ["--embed_size", "8", "--hidden_size", "8", "--batch_size", "2", "--t
 TR_FLAGS += ["--val_fraction", "0.15", "--threads", "1", "--quiet", "true", "--early_stopping", "null"]
 
 
-def _same_weights(a: Path, b: Path) -> None:
-    wa, wb = load_model(a).state_dict(), load_model(b).state_dict()
+def _interrupted_resumed_and_straight(args: list[str], tmp_path: Path, interrupt: Interrupt) -> tuple[dict, dict]:
+    """Interrupt ``rnnkit ARGS`` (checked by the fixture), resume it in-process, run it uninterrupted: the weights
+    must be equal to the last bit; returns the two runs' metrics.json."""
+    out, straight = tmp_path / "run", tmp_path / "straight"
+    step = interrupt(args, out)
+    assert step > 0
+    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
+    assert main([*args, "--out", str(straight)]) == 0
+    wa, wb = load_model(out / "model").state_dict(), load_model(straight / "model").state_dict()
     assert wa.keys() == wb.keys()
     for name in wa:
         torch.testing.assert_close(wa[name], wb[name], rtol=0, atol=0, msg=name)
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert "interrupted" not in resumed
+    return resumed, json.loads((straight / "metrics.json").read_text())
 
 
 def test_text_train_interrupted_then_resumed_equals_uninterrupted(
@@ -41,27 +49,12 @@ def test_text_train_interrupted_then_resumed_equals_uninterrupted(
 ) -> None:
     data = tmp_path / "corpus.txt"
     data.write_text(LM_TEXT, encoding="utf-8")
-    out = tmp_path / "run"
     args = ["text", "train", "--data", str(data), *LM_FLAGS, "--max_steps", "120"]
-    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
-    assert done.returncode == 130, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("interrupted at step ") and last.endswith(
-        f"; best model saved to {out / 'model'}; continue with --resume"
-    ), done.stderr
-    step = int(last.split()[3].rstrip(";"))
-    assert 0 < step < 120
-    assert (out / "model" / "model.safetensors").is_file()
-    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
-
-    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
-    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
-    _same_weights(out / "model", tmp_path / "straight" / "model")
-    resumed = json.loads((out / "metrics.json").read_text())
-    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
-    assert resumed["val_loss"] == straight["val_loss"] and "interrupted" not in resumed
+    resumed, straight = _interrupted_resumed_and_straight(args, tmp_path, interrupt_cli)
+    assert resumed["val_loss"] == straight["val_loss"]
 
     capsys.readouterr()
+    out = tmp_path / "run"
     assert main([*args, "--out", str(out)]) == 2  # the same command again: refused, nothing overwritten
     assert capsys.readouterr().err == (
         f"rnnkit text train: error: --out {out} holds a finished run (metrics.json); "
@@ -69,22 +62,13 @@ def test_text_train_interrupted_then_resumed_equals_uninterrupted(
     )
 
 
-def test_translate_train_interrupted_then_resumed_equals_uninterrupted(tmp_path: Path, interrupt_cli: Interrupt) -> None:
+def test_translate_train_interrupted_then_resumed_equals_uninterrupted(
+    tmp_path: Path, interrupt_cli: Interrupt
+) -> None:
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS * 3), encoding="utf-8")
-    out = tmp_path / "run"
     args = ["translate", "train", "--pairs", str(pairs), *TR_FLAGS, "--epochs", "12"]
-    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
-    assert done.returncode == 130, done.stderr
-    assert (
-        done.stderr.strip().splitlines()[-1].endswith(f"; best model saved to {out / 'model'}; continue with --resume")
-    )
-    assert (out / "model" / "model.safetensors").is_file()
-    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
-    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
-    _same_weights(out / "model", tmp_path / "straight" / "model")
-    resumed = json.loads((out / "metrics.json").read_text())
-    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    resumed, straight = _interrupted_resumed_and_straight(args, tmp_path, interrupt_cli)
     assert (resumed["bleu"], resumed["chrf"]) == (straight["bleu"], straight["chrf"])
 
 
@@ -92,24 +76,13 @@ def test_text_classify_train_interrupted_then_resumed_equals_uninterrupted(
     tmp_path: Path, interrupt_cli: Interrupt
 ) -> None:
     rows = [("what a great film", "pos"), ("truly wonderful acting", "pos"), ("awful and boring", "neg"),
-            ("a terrible waste of time", "neg"), ("great fun, loved it", "pos"), ("boring, awful plot", "neg")]  # fmt: skip
+            ("a terrible waste of time", "neg"), ("great fun, loved it", "pos"),
+            ("boring, awful plot", "neg")]  # fmt: skip
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     train.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows * 8), encoding="utf-8")
     test.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows), encoding="utf-8")
-    out = tmp_path / "run"
     args = ["text", "classify-train", "--train", str(train), "--test", str(test), "--embed_size", "8"]
     args += ["--hidden_size", "8", "--batch_size", "4", "--epochs", "60", "--early_stopping", "null"]
     args += ["--threads", "1", "--quiet", "true", "--seed", "1"]
-    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
-    assert done.returncode == 130, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("interrupted at step "), done.stderr
-    assert last.endswith(f"; best model saved to {out / 'model'}; continue with --resume"), done.stderr
-    assert (out / "model" / "model.safetensors").is_file()
-    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
-    assert main([*args, "--out", str(out), "--resume", "true"]) == 0
-    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
-    _same_weights(out / "model", tmp_path / "straight" / "model")
-    resumed = json.loads((out / "metrics.json").read_text())
-    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    resumed, straight = _interrupted_resumed_and_straight(args, tmp_path, interrupt_cli)
     assert (resumed["accuracy"], resumed["confusion"]) == (straight["accuracy"], straight["confusion"])

@@ -107,7 +107,10 @@ def test_wrong_format_tag(saved: Path) -> None:
     edit_header(saved, format="keras")
     with pytest.raises(ValueError) as err:
         load_model(saved)
-    assert str(err.value) == f"{saved / 'config.json'}: expected format 'rnnkit-model', found 'keras'"
+    assert str(err.value) == (
+        f"{saved / 'config.json'}: not an rnnkit model file (its format is 'keras', expected 'rnnkit-model'); "
+        "give the folder an rnnkit command or save() wrote, or import other weights with rnnkit convert"
+    )
 
 
 def test_newer_version(saved: Path) -> None:

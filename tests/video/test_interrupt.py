@@ -18,13 +18,7 @@ FLAGS = ["--size", "16", "--channels", "1", "--frames", "6", "--hidden_size", "8
 def test_video_train_interrupted_then_resumed_equals_uninterrupted(digits_folder, tmp_path, interrupt_cli):
     out = tmp_path / "run"
     args = ["video", "train", "--data", str(digits_folder), *FLAGS]
-    done = interrupt_cli([*args, "--out", str(out)], out / "last.ckpt")
-    assert done.returncode == 130, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("interrupted at step "), done.stderr
-    assert last.endswith(f"; best model saved to {out / 'model'}; continue with --resume"), done.stderr
-    assert (out / "model" / "model.safetensors").is_file()
-    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True
+    assert interrupt_cli(args, out) > 0  # exit 130, one line, the best model exported (checked by the fixture)
 
     assert main([*args, "--out", str(out), "--resume", "true"]) == 0
     assert main([*args, "--out", str(tmp_path / "straight")]) == 0

@@ -102,7 +102,7 @@ def load_file(path: str | Path, label_column: str = "label", labels_required: bo
     if suffix not in FILE_TYPES:
         raise ValueError(f"expected a {', '.join(FILE_TYPES)} file, got {path.name!r}")
     if path.stat().st_size == 0 or not path.read_text(errors="replace").strip():
-        raise ValueError(f"{path} is empty")
+        raise ValueError(f"{path} is empty; expected one series per row (a CSV with a header row, .ts or .arff)")
     if suffix == ".csv":
         series, labels = _read_csv(path, label_column, labels_required)
     else:

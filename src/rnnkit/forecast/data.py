@@ -172,6 +172,13 @@ def _roles(
         raise ValueError(f"column(s) {overlap} given more than one role (time/id/target/past/future)")
     for col in roles:
         if not pd.api.types.is_numeric_dtype(df[col]):
+            bad = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+            if bad.any():
+                row = int(np.argmax(bad.to_numpy()))
+                raise ValueError(
+                    f"column {col!r} must hold numbers; row {row} (counting data rows from 0) holds "
+                    f"{df[col].iloc[row]!r}; fix the value, or leave the cell empty to treat it as missing"
+                )
             raise ValueError(f"column {col!r} must be numeric, got dtype {df[col].dtype}")
         values = df[col].to_numpy(np.float64)
         if np.isinf(values).any():

@@ -396,8 +396,12 @@ class Forecaster:
                 where = "in the series" if in_sample else "after the training period"
                 raise ValueError(
                     f"--windows {windows}: series {s.id!r} has room for {room} origin(s) {stride} steps apart "
-                    f"{where}; use --windows {room} or less, a smaller --stride"
-                    + ("" if in_sample else ", or --in_sample true to include in-sample origins")
+                    f"{where}; use --windows {room} or less"
+                    + (
+                        " or a smaller --stride"
+                        if in_sample
+                        else ", a smaller --stride, or --in_sample true to include in-sample origins"
+                    )
                 )
         inside = int((index[:, 1] < first[index[:, 0]]).sum())  # 0 unless in_sample
         if inside:

@@ -93,7 +93,10 @@ def prepare(
     for s in series.series:
         need = lookback + horizon
         if len(s) < need:
-            raise ValueError(f"series {s.id!r} has {len(s)} rows, fewer than lookback + horizon = {need}")
+            raise ValueError(
+                f"series {s.id!r} has {len(s)} rows, fewer than lookback {lookback} + horizon {horizon} = {need}; "
+                "lower --lookback or --horizon (left unset, both are chosen to fit the data)"
+            )
         n_train = int(len(s) * (1 - val_frac - test_frac))
         if protocol == "holdout" and 0 < n_train < need:
             raise ValueError(_no_window("training", s.id, n_train, lookback, horizon))

@@ -182,7 +182,10 @@ def read_model_config(directory: str | Path) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise ValueError(f"{path}: expected a JSON object, found {type(header).__name__}")
     if header.get("format") != FORMAT:
-        raise ValueError(f"{path}: expected format {FORMAT!r}, found {header.get('format')!r}")
+        raise ValueError(
+            f"{path}: not an rnnkit model file (its format is {header.get('format')!r}, expected {FORMAT!r}); "
+            "give the folder an rnnkit command or save() wrote, or import other weights with rnnkit convert"
+        )
     if header.get("version") != VERSION:
         raise ValueError(
             f"{path}: expected version {VERSION}, found {header.get('version')!r} "
