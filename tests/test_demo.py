@@ -34,6 +34,23 @@ def test_quick_demo_writes_report_with_every_section(tmp_path, capsys):
     out = capsys.readouterr().out
     for cell in ("RNN", "GRU", "LSTM"):
         assert f"\n{cell} " in out  # the printed table has one row per cell
+    assert "linear" in out and "val MASE" in out  # forecasting prints its validation choice
+    assert "bits per character" in out  # and text its figures
+    # `make demo` twice: the second run replaces the first rather than refusing its finished runs
+    (tmp_path / "report.html").unlink()
+    assert main(["demo", "--out", str(tmp_path), "--quick", "true"]) == 0
+    assert "(failed)" not in (tmp_path / "report.html").read_text()
+
+
+def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path), "--quick", "true"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"rnnkit demo: error: --out {tmp_path} holds files that rnnkit demo did not write; expected a new or empty "
+        "folder (or one an earlier demo wrote, which is replaced); choose another --out"
+    )
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def _fake_section(name: str, fn) -> str:

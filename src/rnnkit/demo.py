@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ class DemoConfig:
     """Run the rnnkit tour on built-in data and write runs/demo/report.html."""
 
     out: str = "runs/demo"
-    """Directory for the demo's outputs (report.html, and one folder per section)."""
+    """Directory for the demo's outputs (report.html, and one folder per section). A folder an earlier demo wrote
+    is replaced; any other folder must be new or empty."""
     quick: bool = False
     """Much shorter runs (seconds; used by the tests). The numbers are then not meaningful."""
 
@@ -43,6 +45,29 @@ def _import(module: str) -> object | None:
         raise
 
 
+MARKER = ".rnnkit-demo"
+"""The file that marks a folder as the demo's own, so that the next demo may replace it."""
+
+
+def _fresh(out: Path) -> None:
+    """Make ``out`` an empty folder owned by the demo.
+
+    The demo owns its folder: one an earlier demo wrote (it holds :data:`MARKER`) is emptied, so ``make demo`` can
+    run again; a non-empty folder without the marker is refused rather than deleted.
+    """
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise ValueError(
+                f"--out {out} holds files that rnnkit demo did not write; expected a new or empty folder "
+                "(or one an earlier demo wrote, which is replaced); choose another --out"
+            )
+        shutil.rmtree(out)
+    elif out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; expected a folder for the demo's outputs; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by rnnkit demo; the next demo into this folder replaces it\n")
+
+
 def run(config: DemoConfig) -> Path:
     """Run every available section and write OUT/report.html; returns its path.
 
@@ -50,7 +75,7 @@ def run(config: DemoConfig) -> Path:
     RuntimeError at the end so the failure is not missed.
     """
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _fresh(out)
     start = time.perf_counter()
     sections: list[Section] = []
     failed: list[str] = []

@@ -13,7 +13,7 @@ import html
 import logging
 from pathlib import Path
 
-from rnnkit.report import Section
+from rnnkit.report import Section, text_table
 
 log = logging.getLogger(__name__)
 
@@ -80,4 +80,11 @@ def section(out: Path, quick: bool) -> Section:
         f"<table>{header}{_rows(m['test'])}</table>"
     )
     log.info("forecast demo: lookback %d, horizon %d, kept %s", s["lookback"], s["horizon"], kept)
-    return Section(title="Forecasting: Seattle weather", html=body, images=[image])
+    # One row per predictor, the network first; "model" in the test results is whichever was kept.
+    test = {**m["test"], "model": m["test"].get("network", m["test"]["model"])}
+    names = {n: ("network" if n == "model" else n) + (" (kept)" if n == m["kept"] else "") for n in m["val"]}
+    rows = [
+        [names[n], f"{v['mase']:.3f}", f"{test[n]['mae']:.2f}", f"{test[n]['mase']:.3f}"] for n, v in m["val"].items()
+    ]
+    summary = text_table(["", "val MASE", "test MAE", "test MASE"], rows) + f"\n{verdict}"
+    return Section(title="Forecasting: Seattle weather", html=body, images=[image], summary=summary)

@@ -53,22 +53,14 @@ def section(out: Path, quick: bool) -> Section:
     sample = lm.generate(prompt, 120 if quick else 400, temperature=0.7, seed=0)
     (out / "sample.txt").write_text(prompt + str(sample) + "\n", encoding="utf-8")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{value}</td></tr>"
-        for name, value in (
-            (
-                "corpus",
-                f"pydoc_data.topics, {len(data.read_text(encoding='utf-8')):,} characters (last 10% validation)",
-            ),
-            ("model", f"1-layer LSTM, {sizes['hidden_size']} units, {metrics['parameters']:,} parameters"),
-            (
-                "training",
-                f"{metrics['steps'][0]} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason'][0]})",
-            ),
-            ("validation loss", f"{metrics['val_loss']:.3f} nats/char"),
-            ("bits per character", f"{metrics['val_bpc']:.3f}"),
-        )
-    )
+    facts = [
+        ("corpus", f"pydoc_data.topics, {len(data.read_text(encoding='utf-8')):,} characters (last 10% validation)"),
+        ("model", f"1-layer LSTM, {sizes['hidden_size']} units, {metrics['parameters']:,} parameters"),
+        ("training", f"{metrics['steps'][0]} steps, {metrics['train_seconds']:.0f} s ({metrics['stopped_reason'][0]})"),
+        ("validation loss", f"{metrics['val_loss']:.3f} nats/char"),
+        ("bits per character", f"{metrics['val_bpc']:.3f}"),
+    ]
+    rows = "".join(f"<tr><th>{html.escape(name)}</th><td>{value}</td></tr>" for name, value in facts)
     body = (
         "<p>A character-level language model trained with truncated BPTT on CPython's built-in help text, "
         "then sampled one character at a time with its recurrent state carried (temperature 0.7, seed 0).</p>"
@@ -76,4 +68,6 @@ def section(out: Path, quick: bool) -> Section:
         f"<b>{html.escape(prompt)}</b>{html.escape(str(sample))}</pre>"
     )
     images = [p for p in [out / "run" / "curves.png"] if p.is_file()]
-    return Section(title="Text: a character-level language model", html=body, images=images)
+    first_lines = "\n".join((prompt + str(sample)).splitlines()[:4])
+    summary = "\n".join(f"{name:<20}{value}" for name, value in facts) + f"\nsample (temperature 0.7):\n{first_lines}"
+    return Section(title="Text: a character-level language model", html=body, images=images, summary=summary)
