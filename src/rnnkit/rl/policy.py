@@ -221,10 +221,11 @@ class ActorCritic(SavableModel, nn.Module):
     def distribution(self, features: Tensor) -> Distribution:
         """The action distribution for policy features (..., F)."""
         out = self.action_head(features)
+        # validate_args=False: the parameters come from the network, and checking them costs a tenth of a step
         if self.discrete:
-            return Categorical(logits=out)
+            return Categorical(logits=out, validate_args=False)
         assert self.log_std is not None
-        return Normal(out, self.log_std.exp().expand_as(out))
+        return Normal(out, self.log_std.exp().expand_as(out), validate_args=False)
 
     def log_prob(self, dist: Distribution, actions: Tensor) -> Tensor:
         """Log-probability of ``actions`` (summed over action dimensions for Box spaces)."""

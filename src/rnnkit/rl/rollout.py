@@ -82,6 +82,7 @@ def sequences(starts: Tensor, order: Tensor, offset: int, n_minibatches: int) ->
     [[(0, 0, 2), (0, 2, 2)], [(1, 0, 4)]]
     """
     steps, _ = starts.shape
+    begins = starts.cpu().numpy().T.tolist()  # (N, T) Python bools: indexing a tensor per step is slow
     flat = [(int(env), t) for env in order for t in range(steps)]
     flat = flat[offset:] + flat[:offset]
     size = len(flat) // n_minibatches
@@ -90,7 +91,7 @@ def sequences(starts: Tensor, order: Tensor, offset: int, n_minibatches: int) ->
         chunk = flat[b * size : (b + 1) * size if b < n_minibatches - 1 else len(flat)]
         seqs: list[tuple[int, int, int]] = []
         for i, (env, t) in enumerate(chunk):
-            new = i == 0 or env != chunk[i - 1][0] or t != chunk[i - 1][1] + 1 or bool(starts[t, env])
+            new = i == 0 or env != chunk[i - 1][0] or t != chunk[i - 1][1] + 1 or begins[env][t]
             if new:
                 seqs.append((env, t, 1))
             else:
