@@ -50,11 +50,12 @@ def test_eval_reports_accuracy(trained, digits_folder, tmp_path, capsys):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     model = rnnkit.load(trained / "model")
     assert metrics["n"] == 16 and metrics["accuracy"] == model.score(digits_folder)
-    assert json.loads(capsys.readouterr().out) == {"accuracy": metrics["accuracy"], "n": 16}
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"accuracy {metrics['accuracy']:.4f} on 16 clips; details in {tmp_path / 'metrics.json'}"
 
 
 @pytest.mark.skipif(not hasattr(rnnkit.nn, "ConvLSTM"), reason="rnnkit.nn.ConvLSTM is not in this tree yet")
-def test_generate_train_forecast(tmp_path):
+def test_generate_train_forecast(tmp_path, capsys):
     data = tmp_path / "bounce"
     assert main(["video", "generate", "--out", str(data), "--kind", "bounce", "--n", "6", "--frames", "8",
                  "--size", "16", "--format", "gif"]) == 0  # fmt: skip
@@ -71,6 +72,12 @@ def test_generate_train_forecast(tmp_path):
         assert (tmp_path / "f" / name).is_file()
     frames = rnnkit.video.read_video(tmp_path / "f" / "forecast.gif", channels=1)
     np.testing.assert_array_equal(frames, rnnkit.load(out / "model").forecast(video, 5))
+    capsys.readouterr()
+    assert main(["video", "eval", "--model", str(out), "--data", str(data), "--out", str(tmp_path / "e")]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith(f"3 frames ahead, MSE / SSIM: model {metrics['model']['mse'][-1]:.4f} / ")
+    assert "copy of the last frame" in printed and "blank frame" in printed and "\n" not in printed
 
 
 def _error(capsys, argv: list[str]) -> str:

@@ -13,7 +13,6 @@ kept for forecasting) and, when a baseline beat the network on validation, the n
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from rnnkit.forecast.pipeline import Prepared
 from rnnkit.forecast.plots import plot_forecast
 from rnnkit.train import is_main_process
 from rnnkit.train.driver import Fitted, Run, run_training, summarize
+from rnnkit.train.runlog import write_json
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,8 @@ def _load(cfg: TrainCommand) -> SeriesSet:
 
 
 def _write(out: Path, metrics: dict, config: Any) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)  # atomic, as every run file
+    write_json(out / "config.json", dataclasses.asdict(config))
 
 
 def _plot_window(prep: Prepared, arrays: dict, path: Path, title: str, level: float, k: int = -1) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -184,26 +183,28 @@ class EvalArgs:
 
 
 def evaluate(args: EvalArgs) -> dict[str, Any]:
-    """Write OUT/metrics.json and print the headline numbers as one JSON line."""
+    """Write OUT/metrics.json and print the headline figures in one line."""
     model = _load(args.model, (VideoClassifier, FramePredictor))
     videos = load_folder(args.data)
     clips = as_clips(videos, model.size, model.channels)
     metrics: dict[str, Any]
     if isinstance(model, FramePredictor):
         metrics = model.evaluate(clips, args.horizon)
-        headline = {k: {"mse_last": metrics[k]["mse"][-1], "ssim_last": metrics[k]["ssim"][-1]}
-                    for k in ("model", "copy_last", "blank")}  # fmt: skip
+        headline = f"{len(metrics['model']['mse'])} frames ahead, MSE / SSIM: " + ", ".join(
+            f"{name} {metrics[k]['mse'][-1]:.4f} / {metrics[k]['ssim'][-1]:.3f}"
+            for k, name in (("model", "model"), ("copy_last", "copy of the last frame"), ("blank", "blank frame"))
+        )
     else:
         pred = model.predict(clips)
         assert clips.labels is not None
         accuracy = float(np.mean([p == t for p, t in zip(pred, clips.labels)]))
         metrics = {"accuracy": accuracy, "n": len(clips)}
-        headline = dict(metrics)
+        headline = f"accuracy {accuracy:.4f} on {len(clips)} clips"
     metrics["bad_files"] = [{"path": p, "reason": r} for p, r in clips.bad]
     out = Path(args.out) if args.out is not None else Path(args.model) / "eval"
     write_json(out / "metrics.json", metrics)
     write_json(out / "config.json", {"command": "video eval", **asdict(args), "out": str(out)})
-    print(json.dumps(headline))
+    print(f"{headline}; details in {out / 'metrics.json'}")
     return metrics
 
 
