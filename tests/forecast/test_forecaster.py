@@ -4,6 +4,7 @@ where a user meets it (one-line error, exit status 2)."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -161,6 +162,13 @@ def test_backtest_origins_stay_out_of_the_training_period_and_windows_are_not_ca
     assert m["windows"] == 8 and all(o["origin"] >= train_end for o in m["origins"])
     assert main([*argv, "--windows", "15", "--in_sample", "true"]) == 0
     assert "7 of the 15 backtest origins forecast training rows: their errors are in-sample" in caplog.text
+    # --windows left unset: as many as fit after the training period (8 here), at most 10, and the log says so
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="rnnkit.forecast.forecaster"):
+        assert main(argv) == 0
+    m = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert m["windows"] == 8 and all(o["origin"] >= train_end for o in m["origins"])
+    assert "backtest: series '0' has room for 8 of 10 origins after the training period" in caplog.text
 
 
 def test_the_python_api_and_the_cli_give_the_same_forecast(air, tmp_path):

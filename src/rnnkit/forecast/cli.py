@@ -271,8 +271,9 @@ def eval_(cfg: EvalCommand) -> dict:
 class BacktestCommand(ModelCommand):
     """Rolling-origin backtest of a trained model (no refit): forecasts from the last --windows origins."""
 
-    windows: int = 10
-    """Forecast origins per series, ending at the last one with a full horizon of truth."""
+    windows: int | None = None
+    """Forecast origins per series, ending at the last one with a full horizon of truth (None: as many as fit
+    after the training period, at most 10)."""
     stride: int | None = None
     """Steps between origins (default: the horizon)."""
     in_sample: bool = False
@@ -282,7 +283,8 @@ class BacktestCommand(ModelCommand):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _positive("windows", self.windows)
+        if self.windows is not None:
+            _positive("windows", self.windows)
         if self.stride is not None:
             _positive("stride", self.stride)
         if self.rolling is not None:

@@ -39,6 +39,9 @@ from rnnkit.train.driver import summarize
 
 log = logging.getLogger(__name__)
 
+BACKTEST_WINDOWS = 10
+"""The most backtest origins per series when ``windows`` is left unset."""
+
 
 def _choice(flag: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
@@ -371,7 +374,7 @@ class Forecaster:
         self,
         data: str | Path | pd.DataFrame | None = None,
         *,
-        windows: int = 10,
+        windows: int | None = None,
         stride: int | None = None,
         in_sample: bool = False,
         level: float | None = None,
@@ -379,21 +382,33 @@ class Forecaster:
     ) -> dict[str, Any]:
         """Rolling-origin backtest (no refit): forecasts from the last ``windows`` origins of each series,
         ``stride`` steps apart (default: the horizon). Origins whose forecast would cover training rows are
-        excluded unless ``in_sample`` (their errors would be in-sample; a warning then says how many); asking
-        for more origins than fit is an error that says how many do."""
+        excluded unless ``in_sample`` (their errors would be in-sample; a warning then says how many).
+        ``windows=None`` takes as many origins as fit, at most :data:`BACKTEST_WINDOWS` per series (the log says
+        when fewer fit); asking for more origins than fit is an error that says how many do."""
         model = self._need_model()
-        _positive("windows", windows)
+        if windows is not None:
+            _positive("windows", windows)
         if stride is not None:
             _positive("stride", stride)
         stride = stride or model.horizon
         prep = self._prepared(data)
         first = np.array([_first_out_of_sample(s, model) for s in prep.series.series])  # per series
         earliest = np.zeros_like(first) if in_sample else first
-        index = backtest_index([len(s) for s in prep.series.series], model.lookback, model.horizon, windows, stride)
+        wanted = windows or BACKTEST_WINDOWS
+        index = backtest_index([len(s) for s in prep.series.series], model.lookback, model.horizon, wanted, stride)
+        fits = index[:, 1] >= earliest[index[:, 0]]
+        where = "in the series" if in_sample else "after the training period"
         for k, s in enumerate(prep.series.series):
-            room = int(((index[:, 0] == k) & (index[:, 1] >= earliest[k])).sum())
-            if room < windows:
-                where = "in the series" if in_sample else "after the training period"
+            room = int(((index[:, 0] == k) & fits).sum())
+            if windows is None and room == 0:
+                raise ValueError(
+                    f"series {s.id!r} has no backtest origin {where} (look-back {model.lookback}, horizon "
+                    f"{model.horizon}); give a longer series"
+                    + ("" if in_sample else ", or --in_sample true to include in-sample origins")
+                )
+            if windows is None and room < wanted:
+                log.info("backtest: series %r has room for %d of %d origins %s", s.id, room, wanted, where)
+            if windows is not None and room < windows:
                 raise ValueError(
                     f"--windows {windows}: series {s.id!r} has room for {room} origin(s) {stride} steps apart "
                     f"{where}; use --windows {room} or less"
@@ -403,6 +418,8 @@ class Forecaster:
                         else ", a smaller --stride, or --in_sample true to include in-sample origins"
                     )
                 )
+        if windows is None:
+            index = index[fits]
         inside = int((index[:, 1] < first[index[:, 0]]).sum())  # 0 unless in_sample
         if inside:
             log.warning(
