@@ -7,10 +7,10 @@ Python), which ships with every CPython, so the demo needs no download.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from rnnkit.report import Section
+from rnnkit.train.runlog import write_json
 
 
 def corpus(max_chars: int | None = None) -> str:
@@ -52,7 +52,7 @@ def section(out: Path, quick: bool) -> Section:
     prompt = "The if statement"
     sample = lm.generate(prompt, 120 if quick else 400, temperature=0.7, seed=0)
     (out / "sample.txt").write_text(prompt + str(sample) + "\n", encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(out / "metrics.json", metrics)
     facts = [
         ("corpus", f"pydoc_data.topics, {len(data.read_text(encoding='utf-8')):,} characters (last 10% validation)"),
         ("model", f"1-layer LSTM, {sizes['hidden_size']} units, {metrics['parameters']:,} parameters"),
