@@ -198,8 +198,8 @@ def usage_message(message: str, names: Sequence[str], trained: tuple[str, Sequen
         return f"unknown flag --{name}{hint}"
     required = re.match(r"the following arguments are required: (.*)", message)
     if required:
-        flags = ", ".join("--" + a.strip().rsplit(".", 1)[-1] for a in required.group(1).split(","))
-        return f"missing {flags}: this command needs it (see --help)"
+        flags = ["--" + a.strip().rsplit(".", 1)[-1] for a in required.group(1).split(",")]
+        return f"missing {', '.join(flags)}: this command needs {'it' if len(flags) == 1 else 'them'} (see --help)"
     key = re.match(r'Parser key "([^"]+)":(.*)', message, re.S)
     if key:
         name, detail = key.group(1), key.group(2)
