@@ -20,20 +20,25 @@ class App:
     """The CLI group: ``rnnkit GROUP VERB``."""
     cli: str
     """Module with ``COMMANDS = {"verb": (ConfigDataclass, function)}``."""
-    demo: str | None = None
-    """Module with ``section(out, quick)`` for ``rnnkit demo`` (None: no section)."""
+    demos: tuple[str, ...] = ()
+    """Modules with ``section(out, quick)`` for ``rnnkit demo``, one report section each (none: no section)."""
     models: tuple[str, ...] = ()
     """Modules whose import registers the application's model kinds with ``rnnkit.train.register_model``."""
 
 
 APPS: tuple[App, ...] = (
-    App("classify", "rnnkit.classify.cli", "rnnkit.classify.demo", ("rnnkit.classify.model",)),
-    App("text", "rnnkit.text.cli", "rnnkit.text.demo", ("rnnkit.text.lm.model", "rnnkit.text.classify.model")),
-    App("translate", "rnnkit.text.translate.cli", None, ("rnnkit.text.translate.model",)),
-    App("forecast", "rnnkit.forecast.cli", "rnnkit.forecast.demo", ("rnnkit.forecast.models",)),
-    App("video", "rnnkit.video.cli", "rnnkit.video.demo", ("rnnkit.video.classifier", "rnnkit.video.predictor")),
-    App("rl", "rnnkit.rl.cli", "rnnkit.rl.demo", ("rnnkit.rl.policy",)),
-    App("convert", "rnnkit.interop.convert_cli", None, ("rnnkit.interop.keras_layers",)),
+    App("classify", "rnnkit.classify.cli", ("rnnkit.classify.demo",), ("rnnkit.classify.model",)),
+    App(
+        "text",
+        "rnnkit.text.cli",
+        ("rnnkit.text.demo", "rnnkit.text.chat.demo"),
+        ("rnnkit.text.lm.model", "rnnkit.text.chat.model", "rnnkit.text.classify.model"),
+    ),
+    App("translate", "rnnkit.text.translate.cli", (), ("rnnkit.text.translate.model",)),
+    App("forecast", "rnnkit.forecast.cli", ("rnnkit.forecast.demo",), ("rnnkit.forecast.models",)),
+    App("video", "rnnkit.video.cli", ("rnnkit.video.demo",), ("rnnkit.video.classifier", "rnnkit.video.predictor")),
+    App("rl", "rnnkit.rl.cli", ("rnnkit.rl.demo",), ("rnnkit.rl.policy",)),
+    App("convert", "rnnkit.interop.convert_cli", (), ("rnnkit.interop.keras_layers",)),
     App("export", "rnnkit.interop.export_cli"),
 )
 
@@ -45,7 +50,7 @@ def cli_groups() -> dict[str, str]:
 
 def demo_sections() -> list[str]:
     """Modules providing a demo section, in report order."""
-    return [app.demo for app in APPS if app.demo is not None]
+    return [module for app in APPS for module in app.demos]
 
 
 def import_models() -> None:

@@ -117,6 +117,22 @@ def _underscored(arg: str) -> str:
     return "--" + name[2:].replace("-", "_") + sep + value
 
 
+def _aliased(argv: list[str], aliases: dict[str, str]) -> list[str]:
+    """A command's other spellings of a flag (``ALIASES`` on its config, e.g. ``--as`` for ``--as_name``, since
+    ``as`` cannot be a field's name).
+
+    >>> _aliased(["--as", "ROMEO", "--as=JULIET", "--ask"], {"as": "as_name"})
+    ['--as_name', 'ROMEO', '--as_name=JULIET', '--ask']
+    """
+    out = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if name.startswith("--") and name[2:] in aliases:
+            arg = f"--{aliases[name[2:]]}{sep}{value}"
+        out.append(arg)
+    return out
+
+
 def _pop_log_level(argv: list[str]) -> tuple[list[str], str]:
     """Take ``--log_level X`` (either spelling, anywhere on the line) out of ``argv``."""
     rest, level = [], "INFO"
@@ -286,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw, level = _pop_log_level(raw)
     path = _command_path(raw, table)
     config_cls = table[path][0] if path in table else None
+    raw = _aliased(raw, getattr(config_cls, "ALIASES", {}))
     prog = " ".join(("rnnkit", *path))
     try:
         if level not in LOG_LEVELS:

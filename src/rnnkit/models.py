@@ -8,6 +8,7 @@ from rnnkit.classify.model import SequenceClassifier
 from rnnkit.forecast.models import AutoregressiveRNN, DirectRNN, ForecastEnsemble, SegRNN
 from rnnkit.interop.keras_layers import KerasSequence
 from rnnkit.rl.policy import ActorCritic
+from rnnkit.text.chat.model import ChatModel
 from rnnkit.text.classify.model import TextClassifier
 from rnnkit.text.lm.model import LanguageModel
 from rnnkit.text.translate.model import Seq2Seq
@@ -17,6 +18,7 @@ from rnnkit.video.predictor import FramePredictor
 __all__ = [
     "ActorCritic",
     "AutoregressiveRNN",
+    "ChatModel",
     "DirectRNN",
     "ForecastEnsemble",
     "FramePredictor",

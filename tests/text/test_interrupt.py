@@ -1,6 +1,6 @@
-"""Ctrl-C loses nothing: a real `rnnkit text train` / `text classify-train` / `translate train` process gets SIGINT
-mid-run, prints one line, exits 130 with the best model exported; `--resume` then ends where an uninterrupted run ends.
-A re-run into a folder that holds a finished run is refused, never silently overwritten."""
+"""Ctrl-C loses nothing: a real `rnnkit text train` / `text chat-train` / `text classify-train` / `translate train`
+process gets SIGINT mid-run, prints one line, exits 130 with the best model exported; `--resume` then ends where an
+uninterrupted run ends. A re-run into a folder that holds a finished run is refused, never silently overwritten."""
 
 from __future__ import annotations
 
@@ -86,3 +86,13 @@ def test_text_classify_train_interrupted_then_resumed_equals_uninterrupted(
     args += ["--threads", "1", "--quiet", "true", "--seed", "1"]
     resumed, straight = _interrupted_resumed_and_straight(args, tmp_path, interrupt_cli)
     assert (resumed["accuracy"], resumed["confusion"]) == (straight["accuracy"], straight["confusion"])
+
+
+def test_text_chat_train_interrupted_then_resumed_equals_uninterrupted(
+    tmp_path: Path, interrupt_cli: Interrupt
+) -> None:
+    play = tmp_path / "play.txt"
+    play.write_text("\n\n\n".join(f"A:\nhello {i % 5}.\n\nB:\nhi {i % 5}, how are you?\n" for i in range(40)))
+    args = ["text", "chat-train", "--data", str(play), *LM_FLAGS, "--max_steps", "120"]
+    resumed, straight = _interrupted_resumed_and_straight(args, tmp_path, interrupt_cli)
+    assert resumed["memory"] == straight["memory"]

@@ -3,6 +3,9 @@
 - :mod:`rnnkit.text.lm`: language models; the Python API is :class:`TextGenerator`
   (``.fit(text)`` -> ``.generate(prompt)``, ``.evaluate(text)``, ``.perplexity(text)``), the module
   :class:`LanguageModel`; ``rnnkit text train|generate|eval``;
+- :mod:`rnnkit.text.chat`: chat; :class:`Chatbot` (``.fit(dialogues)`` -> ``.session()``) over :class:`ChatModel`,
+  and :class:`ChatSession` (``.reply(message)``, the conversation kept in the recurrent state);
+  ``rnnkit text chat-train|chat|chat-eval``;
 - :mod:`rnnkit.text.translate`: translation; :class:`Translator` (``.fit(pairs)`` -> ``.translate(sentences)``,
   ``.evaluate(pairs)``) over :class:`Seq2Seq`; ``rnnkit translate train|run|eval``;
 - :mod:`rnnkit.text.classify`: text classification; :class:`TextCategorizer` (``.fit(texts, labels)`` ->
@@ -14,12 +17,16 @@ Every estimator has ``.save(dir)`` and ``Estimator.load(dir)`` (``dir`` may be t
 command or its ``model/`` folder), and takes the same settings, with the same defaults, as its command line.
 """
 
+from rnnkit.text.chat import Chatbot, ChatModel, ChatSession
 from rnnkit.text.classify import TextCategorizer, TextClassifier
 from rnnkit.text.lm import LanguageModel, TextGenerator, beam_search, generate
 from rnnkit.text.tokenize import build_tokenizer, read_text, tokenizer_from_config
 from rnnkit.text.translate import Seq2Seq, Translator
 
 __all__ = [
+    "ChatModel",
+    "ChatSession",
+    "Chatbot",
     "LanguageModel",
     "Seq2Seq",
     "TextCategorizer",

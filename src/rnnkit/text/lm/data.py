@@ -39,12 +39,17 @@ class StreamBatches:
     pair). Without it every epoch replays the same rows in the same order, which a model memorises faster than
     random windows. The number of windows per epoch does not change.
 
+    ``weights`` (N,), optional: the weight of each token as a target (a dialogue counts only its replies); the
+    batches are then (x, y, w) with w (B, T) the weights of y.
+
     >>> batches = StreamBatches(torch.arange(20), batch_size=2, bptt=3)
     >>> [(x.tolist(), y.tolist()) for x, y in batches][:2]
     [([[0, 1, 2], [9, 10, 11]], [[1, 2, 3], [10, 11, 12]]), ([[3, 4, 5], [12, 13, 14]], [[4, 5, 6], [13, 14, 15]])]
     """
 
-    def __init__(self, data: Tensor, batch_size: int, bptt: int, random_shift: bool = False):
+    def __init__(
+        self, data: Tensor, batch_size: int, bptt: int, random_shift: bool = False, weights: Tensor | None = None
+    ):
         if bptt < 1 or batch_size < 1:
             raise ValueError(f"expected --batch_size >= 1 and --bptt >= 1, got {batch_size} and {bptt}")
         columns = (len(data) - 1) // batch_size
@@ -56,19 +61,19 @@ class StreamBatches:
         self.batch_size, self.bptt, self.columns = batch_size, bptt, columns
         self.x = data[: columns * batch_size].view(batch_size, columns)  # (B, N/B)
         self.y = data[1 : columns * batch_size + 1].view(batch_size, columns)
+        self.w = None if weights is None else weights[1 : columns * batch_size + 1].view(batch_size, columns)
         self.random_shift = random_shift and columns > 2 * bptt
 
     def __len__(self) -> int:
         return (self.columns + self.bptt - 1) // self.bptt
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        x, y = self.x, self.y
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        parts = [self.x, self.y] if self.w is None else [self.x, self.y, self.w]
         if self.random_shift:
-            shift = -int(torch.randint(0, x.numel(), (1,)))
-            x = x.flatten().roll(shift).view_as(x)
-            y = y.flatten().roll(shift).view_as(y)
+            shift = -int(torch.randint(0, self.x.numel(), (1,)))
+            parts = [p.flatten().roll(shift).view_as(p) for p in parts]
         for i in range(0, self.columns, self.bptt):
-            yield x[:, i : i + self.bptt], y[:, i : i + self.bptt]
+            yield tuple(p[:, i : i + self.bptt] for p in parts)
 
     @property
     def tokens(self) -> int:

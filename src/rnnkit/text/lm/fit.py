@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from rnnkit.text.checks import fraction, one_of
 from rnnkit.text.lm.data import StreamBatches
-from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll
+from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll, token_nll
 from rnnkit.text.tokenize import LEVELS, Tokenizer, build_tokenizer
 from rnnkit.train import StepOutput, TrainConfig
 from rnnkit.train.driver import Fitted
@@ -126,10 +126,13 @@ def build_model(settings: LMSettings, tok: Tokenizer) -> LanguageModel:
 
 def lm_step(model: Any, batch: Any, carry: Any) -> StepOutput:
     """One TBPTT window: the state ``carry`` comes from the previous window of the same rows."""
-    x, y = batch  # (B, T), (B, T)
+    x, y, *weights = batch  # (B, T), (B, T), and (B, T) target weights for a dialogue
     logits, state = model(x, carry)  # (B, T, V)
-    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
-    return StepOutput(loss=loss, n=y.numel(), carry=state)
+    if not weights:
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        return StepOutput(loss=loss, n=y.numel(), carry=state)
+    nll, n = token_nll(logits, y, weights[0])
+    return StepOutput(loss=nll / n.clamp(min=1.0), n=max(1, int(n)), carry=state)
 
 
 class Validation:

@@ -255,7 +255,8 @@ def encode_prompt(tok: Tokenizer, prompt: str) -> list[int]:
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise ValueError(
             f"the prompt has {what} the model never saw in training: {shown}{more}; "
-            f"remove or replace them (the model knows {tok.vocab_size - len(tok.specials)} {what})"
+            f"remove or replace {'it' if len(unknown) == 1 else 'them'} "
+            f"(the model knows {tok.vocab_size - len(tok.specials)} {what})"
         )
     return tok.encode(prompt)
 
