@@ -7,7 +7,8 @@
    over whole replies and over the first 5 tokens of each reply (`rnnkit text chat-eval --val_fraction 0.1`).
 3. A 10-exchange conversation (ROMEO speaking to JULIET, seed 0, the session's default sampling).
 4. A scripted 200-turn conversation, each reply up to 100 tokens: milliseconds per generated token (the whole turn:
-   reading the message, then generating) with the state carried, beside re-reading the whole history every turn.
+   reading the message, then generating) with the state carried, beside re-reading the whole history every turn,
+   on one thread by default (batch-1 decoding gains nothing from more, and one is the steadiest).
    Both give the same replies (same seed); the plot is docs/img/chat_latency.png.
 
     python benchmarks/chat.py --data $RNNKIT_DATA/tinyshakespeare/input.txt --minutes 15 --out runs/chat-bench
@@ -95,10 +96,12 @@ def main() -> None:
     parser.add_argument("--max_new_tokens", type=int, default=100)
     parser.add_argument("--as_name", default="ROMEO")
     parser.add_argument("--reply_as", default="JULIET")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (batch-1 decoding: 1 is steadiest)")
     parser.add_argument("--no_append", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--note", default="", help="a note for RESULTS.md (e.g. how the model was trained)")
     args = parser.parse_args()
     out = Path(args.out)
+    torch.set_num_threads(args.threads)
     if args.model is None:
         if args.data is None:
             parser.error("give --data FILE to train, or --model DIR")
@@ -146,8 +149,9 @@ def main() -> None:
     plot(carried, reread, png)
 
     def mean(rows: list[dict[str, float]], lo: int, hi: int) -> float:
-        part = [r["ms_per_token"] for r in rows[lo:hi]]
-        return sum(part) / len(part)
+        """Milliseconds per generated token over turns lo..hi-1: their total time over their total tokens."""
+        part = rows[lo:hi]
+        return 1000 * sum(r["seconds"] for r in part) / sum(r["tokens"] for r in part)
 
     n = args.turns
     spans = [(0, 10), (n // 2 - 5, n // 2 + 5), (n - 10, n)]

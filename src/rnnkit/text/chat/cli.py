@@ -94,7 +94,7 @@ def _slash(session: ChatSession, line: str) -> bool:
 
 
 def _say(session: ChatSession, message: str) -> None:
-    pieces = session.stream(message)  # checks the message before anything is printed
+    pieces = session.stream(message)  # checks the message before anything is printed (a generator)
     sys.stdout.write(f"{session.reply_as}: ")
     sys.stdout.flush()
     try:

@@ -66,7 +66,7 @@ def section(out: Path, quick: bool) -> Section:
     if quick:
         sizes = {"embed_size": 16, "hidden_size": 32, "num_layers": 1, "bptt": 32, "batch_size": 8, "max_steps": 6}
     else:
-        sizes = {"embed_size": 16, "hidden_size": 64, "num_layers": 1, "bptt": 64, "batch_size": 16}
+        sizes = {"embed_size": 16, "hidden_size": 64, "num_layers": 1}  # bptt and batch_size: from the data
     bot = Chatbot(
         val_fraction=0.1,
         lr=1e-2,
@@ -116,6 +116,6 @@ def section(out: Path, quick: bool) -> Section:
     summary = (
         "\n".join(f"{name:<20}{value}" for name, value in facts)
         + "\ntranscript:\n"
-        + "\n".join(line if len(line) <= 100 else line[:97] + "..." for line in transcript.splitlines()[:4])
+        + "\n".join(line if len(line) <= 100 else line[:97] + "..." for line in transcript.splitlines()[:6])
     )
     return Section(title="Text: a chat model whose memory is its state", html=body, summary=summary)

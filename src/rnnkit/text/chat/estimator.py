@@ -28,7 +28,7 @@ def dialogues_from(data: Any) -> tuple[list[Dialogue], str]:
     [[Turn(speaker='user', text='Hello', reply=False), Turn(speaker='assistant', text='Hi there', reply=True)]]
     """
     if isinstance(data, (str, os.PathLike)):
-        return read_dialogues(data), str(data)
+        return read_dialogues(Path(data)), str(data)
     if not isinstance(data, Sequence) or not data:
         raise TypeError(
             "expected the dialogue as a file's path, a list of conversations (lists of Turn) or a list of "

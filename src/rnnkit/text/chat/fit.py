@@ -162,7 +162,7 @@ def fit_chat(settings: ChatSettings, data: ChatData, run_dir: Path | None = None
     result = trainer.fit(data.train, data.val)
     model.cpu()
     best = result.best_metrics
-    final = {k: float(best[k]) for k in ("val_loss", "val_perplexity", "val_bpc") if k in best}
+    final: dict[str, float] = {k: float(best[k]) for k in ("val_loss", "val_perplexity", "val_bpc") if k in best}
     if len(final) < 3:  # stopped before the first validation
         final = Validation(data.val_chars)(model, data.val)
     metrics = {

@@ -92,9 +92,9 @@ def weighted_nll(
         state = None
         for t in range(0, length - 1, window):
             x = ids[:, t : t + window]  # (B, T)
-            y, w = ids[:, t + 1 : t + window + 1], weights[:, t + 1 : t + window + 1]
+            y, counted = ids[:, t + 1 : t + window + 1], weights[:, t + 1 : t + window + 1]
             logits, state = model(x[:, : y.shape[1]], state)  # (B, T, V)
-            nll, n = token_nll(logits, y, w)
+            nll, n = token_nll(logits, y, counted)
             total, count = total + float(nll), count + float(n)
     model.train(was_training)
     return total, round(count)

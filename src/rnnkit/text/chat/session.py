@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +142,7 @@ class ChatSession:
         """Your ``message`` in, the model's reply out (the text only)."""
         return "".join(self.stream(message))
 
-    def stream(self, message: str) -> Iterator[str]:
+    def stream(self, message: str) -> Generator[str, None, None]:
         """Yield the reply to ``message`` piece by piece as it is sampled. The message is checked (and an error
         raised) before anything is yielded; stopping early still closes the turn, so the state stays consistent."""
         if not isinstance(message, str) or not message.strip():
@@ -155,7 +155,7 @@ class ChatSession:
         return self._replying(prompt)
 
     @torch.no_grad()
-    def _replying(self, prompt: list[int]) -> Iterator[str]:
+    def _replying(self, prompt: list[int]) -> Generator[str, None, None]:
         model, eot = self.model, self.model.eot_id
         device = next(model.parameters()).device
         if self.carry_state:

@@ -142,30 +142,30 @@ def detach_state(state: State) -> State:
 
 
 @torch.no_grad()
-def stream_nll(model: LanguageModel, batches: Iterable[tuple[Tensor, Tensor]], device: torch.device | None = None):
+def stream_nll(model: LanguageModel, batches: Iterable[tuple[Tensor, ...]], device: torch.device | None = None):
     """Summed negative log-likelihood (nats) and token count over a stream, carrying the state across windows.
 
     The batches are (x, y) or (x, y, weights) as :class:`~rnnkit.text.lm.data.StreamBatches` yields them."""
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0.0, None
-    for batch in batches:
+    for batch in batches:  # (x, y) or (x, y, weights)
         if device is not None:
             batch = tuple(b.to(device) for b in batch)
         logits, state = model(batch[0], state)
-        nll, n = token_nll(logits, *batch[1:])
+        nll, n = token_nll(logits, batch[1], batch[2] if len(batch) > 2 else None)
         total += float(nll)
         count += float(n)
     model.train(was_training)
     return total, round(count)
 
 
-def token_nll(logits: Tensor, y: Tensor, weights: Tensor | None = None) -> tuple[Tensor, Tensor | int]:
+def token_nll(logits: Tensor, y: Tensor, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Summed negative log-likelihood of targets y (B, T) under logits (B, T, V) and how many targets it sums;
     with ``weights`` (B, T) each target's NLL is weighted (0 = not counted) and the count is their sum."""
     nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")  # (B*T,)
     if weights is None:
-        return nll.sum(), y.numel()
+        return nll.sum(), torch.tensor(float(y.numel()))
     weights = weights.flatten().to(nll.dtype)
     return (nll * weights).sum(), weights.sum()
 
