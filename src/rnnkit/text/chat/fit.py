@@ -28,7 +28,7 @@ from rnnkit.text.chat.model import ChatModel
 from rnnkit.text.chat.score import memory_figures
 from rnnkit.text.checks import one_of
 from rnnkit.text.lm.data import StreamBatches
-from rnnkit.text.lm.fit import LMSettings, Validation, lm_step
+from rnnkit.text.lm.fit import VAL_KEYS, LMSettings, Validation, lm_step
 from rnnkit.text.tokenize import Tokenizer, build_tokenizer
 from rnnkit.train.driver import Fitted
 
@@ -162,8 +162,8 @@ def fit_chat(settings: ChatSettings, data: ChatData, run_dir: Path | None = None
     result = trainer.fit(data.train, data.val)
     model.cpu()
     best = result.best_metrics
-    final: dict[str, float] = {k: float(best[k]) for k in ("val_loss", "val_perplexity", "val_bpc") if k in best}
-    if len(final) < 3:  # stopped before the first validation
+    final: dict[str, float] = {k: float(best[k]) for k in VAL_KEYS if k in best}
+    if len(final) < len(VAL_KEYS):  # stopped before the first validation
         final = Validation(data.val_chars)(model, data.val)
     metrics = {
         **final,
