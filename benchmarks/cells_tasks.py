@@ -5,7 +5,7 @@
    last 10% of the text.
 2. ETTh1 (OT and the six loads, 7 channels), lookback 96 -> horizon 96: GRU (fused) vs minGRU encoder, each for
    ``--minutes``; MSE on the standard 12/4/4-month split (normalised with training statistics), test MSE
-   of the checkpoint with the best validation MSE.
+   of the checkpoint with the best validation MSE, beside the naive forecast that repeats the last value.
 
 The models are built here from ``rnnkit.nn.make_layer`` (the applications' own ``--cell`` choices do not include
 the extended cells yet). Each run is seeded; the wall-clock budget makes the number of steps load-dependent, so
@@ -89,6 +89,8 @@ def run_lm(minutes: float, hidden: int, seed: int) -> list[list[object]]:
         elapsed = time.perf_counter() - start
         rows.append([name, steps, f"{elapsed / 60:.1f}", f"{lm_eval(model, val, B, T):.4f}"])
         print(rows[-1], flush=True)
+    naive = [F.mse_loss(x[:, -1:].expand_as(y), y).item() for x, y in (val, test)]  # repeat the last value
+    rows.append(["repeat the last value (no training)", 0, "0.0", f"{naive[0]:.4f}", f"{naive[1]:.4f}"])
     return rows
 
 
@@ -162,6 +164,8 @@ def run_ett(minutes: float, hidden: int, seed: int) -> list[list[object]]:
         model.load_state_dict(best_state)
         rows.append([name, epochs, f"{elapsed / 60:.1f}", f"{best:.4f}", f"{_mse(model, test):.4f}"])
         print(rows[-1], flush=True)
+    naive = [F.mse_loss(x[:, -1:].expand_as(y), y).item() for x, y in (val, test)]  # repeat the last value
+    rows.append(["repeat the last value (no training)", 0, "0.0", f"{naive[0]:.4f}", f"{naive[1]:.4f}"])
     return rows
 
 
