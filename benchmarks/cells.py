@@ -2,8 +2,9 @@
 (issue 16, must-show 2). CPU, the same thread count for every contender.
 
 - layer-norm LSTM (``rnnkit.nn.LSTM(layer_norm=True)``) / ``torch.nn.LSTM`` at (B, T, I, H) = (32, 128, 64, 256),
-  target <= 1.5; the plain autograd loop of the same cell (``reference = True``) shown for scale;
-- LSTM with ``recurrent_dropout=0.25`` (training mode) / ``torch.nn.LSTM``, target <= 1.5;
+  target <= 1.5; for scale, the same layer with the compiled loops off (``RNNKIT_NATIVE=0``: the Python loop
+  with its hand-written backward) and the plain autograd loop of the cell (``reference = True``);
+- LSTM with ``recurrent_dropout=0.25`` (training mode) / ``torch.nn.LSTM``, target <= 1.5, and its Python loop;
 - a user-written cell through ``Recurrent`` (the peephole LSTM of tests/nn/test_recurrent.py) / ``torch.nn.LSTM``,
   and the built-in ``peephole=True`` beside it;
 - minGRU / ``torch.nn.GRU`` at T = 512 and 4096, (B, I, H) = (16, 64, 256): target torch / minGRU >= 5 at 4096.
@@ -29,6 +30,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 import rnnkit.nn as rnn
 from _common import append_results, markdown_table
+from rnnkit.nn import native
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +50,16 @@ def fwd_bwd(layer: nn.Module, x: Tensor) -> Callable[[], None]:
         y.sum().backward()
         layer.zero_grad(set_to_none=True)
         x.grad = None
+
+    return run
+
+
+def python_loop(fn: Callable[[], None]) -> Callable[[], None]:
+    """The same call with rnnkit's compiled LSTM loops turned off (the Python loop of LSTMSequence)."""
+
+    def run() -> None:
+        with native.disabled():
+            fn()
 
     return run
 
@@ -79,14 +91,16 @@ def lstm_rows(repeats: int, quick: bool) -> list[list[object]]:
     peep = rnn.LSTM(I, H, batch_first=True, peephole=True)
     user = rnn.Recurrent(peephole_cell_class()(I, H), batch_first=True)
     contenders = {
-        "torch.nn.LSTM (fused)": ref,
-        "LSTM(layer_norm=True)": ln,
-        "layer-norm LSTM, plain autograd loop": ln_loop,
-        "LSTM(recurrent_dropout=0.25), training": rd,
-        "LSTM(peephole=True)": peep,
-        "user peephole cell through Recurrent": user,
+        "torch.nn.LSTM (fused)": fwd_bwd(ref, x),
+        "LSTM(layer_norm=True)": fwd_bwd(ln, x),
+        "LSTM(layer_norm=True), Python loop (RNNKIT_NATIVE=0)": python_loop(fwd_bwd(ln, x)),
+        "layer-norm LSTM, plain autograd loop": fwd_bwd(ln_loop, x),
+        "LSTM(recurrent_dropout=0.25), training": fwd_bwd(rd, x),
+        "LSTM(recurrent_dropout=0.25), Python loop (RNNKIT_NATIVE=0)": python_loop(fwd_bwd(rd, x)),
+        "LSTM(peephole=True)": fwd_bwd(peep, x),
+        "user peephole cell through Recurrent": fwd_bwd(user, x),
     }
-    times = medians([fwd_bwd(m, x) for m in contenders.values()], repeats)
+    times = medians(list(contenders.values()), repeats)
     shape = f"B={B}, T={T}, I={I}, H={H}"
     return [[name, shape, f"{t * 1e3:.1f}", f"{t / times[0]:.2f}x"] for name, t in zip(contenders, times)]
 
@@ -117,6 +131,8 @@ def main() -> None:
     parser.add_argument("--no-append", action="store_true", help="print the table only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if native.lstm_ops() is None:  # then the rnnkit rows time the Python loop; say so under the table
+        args.note = (args.note + " " if args.note else "") + "(the compiled LSTM loops were unavailable)"
     rows = lstm_rows(args.repeats, args.quick) + mingru_rows(args.repeats, args.quick)
     table = markdown_table(["layer", "shape", "fwd+bwd ms (median)", "time / fused torch.nn"], rows)
     print(table)

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnnkit.nn import native
+
 EPS = 1e-5  # layer-norm epsilon, as torch.nn.LayerNorm
 
 
@@ -88,7 +90,10 @@ class LSTMSequence(torch.autograd.Function):
     the option is off; ``zones`` (2, T, B, H) holds zh and zc per step (masks in training, the probability in
     eval). Time-major, so that every per-step slice is contiguous (measured: strided slices made ``tanh`` 10x
     slower); the per-step terms of the backward are computed inside its loop on (B, H) slices rather than for
-    all steps at once, because fresh (T, B, H) buffers cost more in page faults than they save."""
+    all steps at once, because fresh (T, B, H) buffers cost more in page faults than they save.
+
+    On CPU the same loops run compiled (:mod:`rnnkit.nn.native`, ``csrc/lstm_seq.cpp``) when that module could be
+    built; the Python loops below are then the reference the tests compare it with."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -104,6 +109,12 @@ class LSTMSequence(torch.autograd.Function):
         mask: Tensor | None,
         zones: Tensor | None,
     ) -> tuple[Tensor, Tensor, Tensor]:
+        ctx.native = native.lstm_ops() if native.usable(gx, w_hh) else None
+        if ctx.native is not None:
+            saved = ctx.native.lstm_forward(gx, h0, c0, w_hh, ln_hh, ln_c_w, ln_c_b, peep, mask, zones)
+            ctx.save_for_backward(h0, w_hh, ln_hh, ln_c_w, ln_c_b, peep, mask, zones, *saved)
+            y, cs = saved[0], saved[2]  # (T, B, H), (T + 1, B, H)
+            return y, y[-1].clone(), cs[-1].clone()
         T, B, G = gx.shape
         H = G // 4
         new: dict[str, Any] = {"dtype": gx.dtype, "device": gx.device}
@@ -184,6 +195,10 @@ class LSTMSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, dy: Tensor, dh_T: Tensor, dc_T: Tensor) -> tuple[Tensor | None, ...]:
+        if ctx.native is not None:
+            need = ctx.needs_input_grad
+            grads = ctx.native.lstm_backward(dy, dh_T, dc_T, *ctx.saved_tensors, need[3], need[7])
+            return (*grads, None, None)
         (h0, w_hh, ln_hh, ln_c_w, _, peep, mask, zones, y, act, cs, c_til, tn, hm_all, a_hat, rstd_a, n_hat,
          rstd_c) = ctx.saved_tensors  # fmt: skip
         T, B, H = y.shape
