@@ -4,8 +4,9 @@
 With none of them set a layer is the exact fused ``torch.nn`` drop-in. With any set, it runs the shared time loop
 of :mod:`rnnkit.nn.base` (lengths, directions, stacking), one layer and direction at a time: the input projection
 for all steps is one matrix product, and the recurrence is one autograd function with a hand-written backward
-(:mod:`rnnkit.nn.lstm_seq`, :mod:`rnnkit.nn.gru_seq`). ``reference=True`` on the layer swaps that function for the
-plain autograd loop (for tests).
+(:mod:`rnnkit.nn.lstm_seq`, :mod:`rnnkit.nn.gru_seq`); the LSTM's loop runs compiled on CPU
+(:mod:`rnnkit.nn.native`). ``reference=True`` on the layer swaps that function for the plain autograd loop (for
+tests).
 
 - ``recurrent_dropout=p``: one keep mask (B, H) per sequence and layer/direction, scaled by 1/(1-p), on the state
   that enters the recurrent matrix product (Gal & Ghahramani 2016; Keras' ``recurrent_dropout``). In eval mode
