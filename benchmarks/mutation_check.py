@@ -17,7 +17,7 @@ an equivalent mutant (a change that cannot alter behaviour).
     python benchmarks/mutation_check.py --target src/rnnkit/nn/base.py:_run,_scan_segments,_segments,_reverse_index \\
         --tests tests/nn/test_short_batches.py tests/nn/test_layers.py
     python benchmarks/mutation_check.py --target src/rnnkit/train/trainer.py:_run_epoch,_optimizer_step,_restore \\
-        --tests tests/train/test_accumulation.py "tests/train/test_trainer.py -k resume or accum"
+        --tests tests/train/test_accumulation.py "tests/train/test_trainer.py -k 'resume or accum'"
 
 mutmut 3 and cosmic-ray mutate whole files and run the whole selected suite per mutant; on a shared 2-core
 machine that did not finish in the time available, so this script restricts mutants to the named functions and
