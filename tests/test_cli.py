@@ -95,3 +95,27 @@ def test_errors_a_user_can_cause_name_the_file(tmp_path: Path, capsys) -> None: 
     folder.mkdir()
     err = _err(capsys, ["classify", "train", "--train", str(folder), "--out", str(tmp_path / "o")])
     assert err.startswith("rnnkit classify train: error: ") and str(folder) in err
+
+
+def test_a_command_line_imports_only_its_own_application() -> None:
+    """`rnnkit GROUP ...` builds one group's parser: the other applications (and their heavy dependencies) are
+    listed by name but not imported, and `rnnkit --help` imports none of them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, rnnkit.cli as c\n"
+        "for argv in ({argv!r},):\n"
+        "    try:\n"
+        "        c.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('rnnkit.') and m.endswith('cli') and m != 'rnnkit.cli'))"
+    )
+    for argv, wanted in ((["--help"], []), (["forecast", "train", "--help"], ["rnnkit.forecast.cli"])):
+        out = subprocess.run([sys.executable, "-c", probe.format(argv=argv)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.strip().splitlines()
+        assert lines[-1] == repr(wanted), lines[-1]
+        if argv == ["--help"]:
+            assert all(group in out.stdout for group in ("classify", "text", "forecast", "video", "rl"))

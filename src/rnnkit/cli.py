@@ -18,7 +18,7 @@ import importlib
 import logging
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -81,7 +81,10 @@ def _first_line(doc: str | None) -> str | None:
     return doc.strip().splitlines()[0] if doc and doc.strip() else None
 
 
-def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
+def build_parser(groups: Collection[str] | None = None) -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
+    """The ``rnnkit`` parser and its (group, verb) -> command table. ``groups``: import and build only these
+    groups' commands, listing the others by name (a command line names one group, and importing every
+    application took seconds); None: all of them (the docs and the tests walk the whole tree)."""
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     set_loader("yaml", _flag_value_load)
     parser = _Parser(prog="rnnkit", description="Recurrent neural networks: train, evaluate, predict.")
@@ -92,6 +95,9 @@ def build_parser() -> tuple[ArgumentParser, dict[tuple[str, ...], Command]]:
     sub = parser.add_subcommands(dest="command")
     table: dict[tuple[str, ...], Command] = {}
     for group, module in GROUPS.items():
+        if groups is not None and group not in groups:
+            sub.add_subcommand(group, _Parser(), help=f"{group} commands")  # named, not imported
+            continue
         commands = _commands(module)
         if not commands:
             continue
@@ -296,10 +302,11 @@ def _input_files(config: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, table = build_parser()
     raw = [_underscored(a) for a in (sys.argv[1:] if argv is None else argv)]
     level_given = any(a == "--log_level" or a.startswith("--log_level=") for a in raw)
     raw, level = _pop_log_level(raw)
+    words = [a for a in raw if not a.startswith("-")]
+    parser, table = build_parser({"", words[0]} if words and words[0] in GROUPS else {""})
     path = _command_path(raw, table)
     config_cls = table[path][0] if path in table else None
     raw = _aliased(raw, getattr(config_cls, "ALIASES", {}))
