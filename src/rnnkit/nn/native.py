@@ -2,10 +2,11 @@
 
 The extended LSTM (:mod:`rnnkit.nn.lstm_seq`) loops over time in Python: about a dozen tensor operations per step
 forward and two dozen backward, each paying the interpreter and a fresh allocation. ``csrc/lstm_seq.cpp`` is the
-same loop in C++ (matrix products, layer norms and sigmoid/tanh still through ATen's kernels), compiled with
-torch's own extension loader (``torch.utils.cpp_extension.load``, which needs a C++ compiler and ninja) the first
-time an extended LSTM runs on CPU, and cached by torch for later processes (``TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``). The build takes about a minute once per machine and torch version.
+same loop in C++ (matrix products and sigmoid/tanh through ATen's kernels, layer norms and the gate arithmetic as
+vectorised loops), compiled with torch's own extension loader (``torch.utils.cpp_extension.load``, which needs a
+C++ compiler and ninja) the first time an extended LSTM runs on CPU, and cached by torch for later processes
+(``TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``). The build takes about half a minute
+(2 cores), once per machine and torch version.
 
 Decision: when the build is impossible (no compiler) or fails, rnnkit warns once and runs the Python loop, which
 computes the same values about twice as slowly; nothing else changes. ``RNNKIT_NATIVE=0`` in the environment
@@ -59,7 +60,7 @@ def _build(name: str) -> ModuleType | None:
             raise RuntimeError("ninja was not found (pip install ninja)")
         target = Path(cpp_extension._get_build_directory(name, verbose=False)) / f"{name}.so"
         if not target.exists():
-            print("rnnkit: compiling the fused LSTM kernels (once per machine and torch version, about a minute)",
+            print("rnnkit: compiling the fused LSTM kernels (once per machine and torch version, about half a minute)",
                   file=sys.stderr, flush=True)  # fmt: skip
         flags = ["-O3", "-fopenmp-simd"]  # vectorise the `omp simd` loops; no OpenMP runtime is linked
         return cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=flags, verbose=False)

@@ -1,9 +1,9 @@
 // The extended LSTM recurrence of rnnkit/nn/lstm_seq.py over a whole block of time, forward and backward, in C++.
 //
 // The same step as LSTMSequence (see that module's docstring for the math and the gate order i, f, g, o): the
-// matrix products, layer norms and the sigmoid/tanh go through ATen's kernels (vectorised, threaded), the
-// arithmetic between them is one loop per stage over raw (B, H) rows. What this removes is the Python
-// interpreter and the dozen small tensor allocations per step of the Python loop.
+// matrix products and the sigmoid/tanh go through ATen's kernels (vectorised, threaded); the layer norms and the
+// arithmetic between them are `omp simd` loops over raw rows. What this removes is the Python interpreter, the
+// dozen small tensor allocations per step of the Python loop, and (see BufferPool) fresh pages every call.
 //
 // Layout: every tensor is contiguous and time-major: gx (T, B, 4H), y (T, B, H), cs (T + 1, B, H).
 // The g gate is computed as 2 sigmoid(2 pre_g) - 1 (= tanh(pre_g)), so that one sigmoid call covers the gates.
