@@ -583,3 +583,15 @@ def test_resume_with_ema_is_bitwise_identical(tmp_path: Path) -> None:
     assert not states_equal(whole, plain)
     with pytest.raises(ValueError, match="written without --ema"):
         run_toy(tmp_path / "plain", "seeded", resume=True, ema=0.8)
+
+
+def test_callbacks_see_each_epoch_end_numbered_from_zero() -> None:
+    ends: list[int] = []
+
+    class Record(Callback):
+        def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+            ends.append(epoch)
+
+    trainer = Trainer(make_model(), TrainConfig(epochs=3, quiet=True), step=toy_step, callbacks=[Record()])
+    trainer.fit(DataLoader(TRAIN, batch_size=16))
+    assert ends == [0, 1, 2]
