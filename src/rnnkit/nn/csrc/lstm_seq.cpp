@@ -83,8 +83,8 @@ Tensor buffer(at::IntArrayRef sizes, const at::TensorOptions& opts) {
   return at::from_blob(p, sizes, [bytes](void* q) { pool().give(q, bytes); }, opts);
 }
 
-// One row's layer norm with a gain and an added row: out = (x - mean) * rstd * w + add; mean and rstd stored.
-// (ATen's native_layer_norm per step cost more in its three fresh outputs and the copies than in arithmetic.)
+// One row's layer norm with a gain and an added row: out = (x - mean) * rstd * w + add; mean and rstd stored
+// straight into the saved statistics (ATen's layer norm per step allocated three outputs and needed copies).
 template <typename T>
 inline void ln_row(const T* x, int64_t n, const T* w, const T* add, T* out, T* mean_out, T* rstd_out) {
   T s = 0, v = 0;
@@ -247,7 +247,8 @@ std::vector<Tensor> lstm_forward(const Tensor& gx_in, const Tensor& h0, const Te
   return {y, act, cs, keep_ct ? ct : Tensor(), tn, hm_all, a_hat, stats_a, stats_c};
 }
 
-// -> {dgx, dh0, dc0, d_w_hh, d_ln_hh, d_ln_c_w, d_ln_c_b, d_peep}; gradients not asked for are undefined.
+// -> {dgx, dh0, dc0, d_w_hh, d_ln_hh, d_ln_c_w, d_ln_c_b, d_peep}: undefined for an option that is off, and
+// d_w_hh / d_peep also when not needed (need_w_hh, need_peep: their one big product over all steps is skipped).
 std::vector<Tensor> lstm_backward(const Tensor& dy_in, const Tensor& dh_T, const Tensor& dc_T, const Tensor& h0,
                                   const Tensor& w_hh, const OptTensor& ln_hh_in, const OptTensor& ln_c_w_in,
                                   const OptTensor& ln_c_b_in, const OptTensor& peep_in, const OptTensor& mask_in,
