@@ -73,6 +73,18 @@ def test_hash_in_a_string_value_stays_a_string() -> None:
     assert args.classify.train.dataset == "#GunPoint" and args.classify.train.label_column == "a #b"
 
 
+def test_python_none_turns_an_option_off_and_stays_a_string_where_text_is_expected() -> None:
+    from rnnkit.cli import build_parser
+
+    parser, _ = build_parser(["forecast", "text"])
+    args = parser.parse_args(
+        ["forecast", "train", "--csv", "x.csv", "--target", "y", "--early_stopping", "None", "--clip_norm", "null"]
+    )
+    assert args.forecast.train.early_stopping is None and args.forecast.train.clip_norm is None
+    args = parser.parse_args(["text", "generate", "--model", "m", "--prompt", "None"])
+    assert args.text.generate.prompt == "None"
+
+
 def test_errors_a_user_can_cause_name_the_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "taken"
     out.write_text("not a folder")

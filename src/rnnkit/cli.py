@@ -48,7 +48,10 @@ class _Parser(ArgumentParser):
 
 def _flag_value_load(stream: Any) -> Any:
     """jsonargparse reads flag values as YAML, so ``--prompt '#1'`` became None (a comment). A one-line value with
-    a ``#`` that YAML reads as nothing stays the string it is; files (several lines) keep their comments."""
+    a ``#`` that YAML reads as nothing stays the string it is; files (several lines) keep their comments. Python's
+    spelling ``None`` is read as YAML's ``null``, as the help texts write it (``--early_stopping None``)."""
+    if stream == "None":
+        return None
     value = yaml_load(stream)
     if value is None and isinstance(stream, str) and "\n" not in stream and "#" in stream:
         return stream
