@@ -24,8 +24,10 @@ does not change the figures; early stopping and the best checkpoint use the same
     python benchmarks/forecast_defaults.py --runs runs/bench_defaults            # train, write runs/.../rows.jsonl
     python benchmarks/forecast_defaults.py --runs runs/bench_defaults --report   # table; appends to RESULTS.md
 
-The training writes one JSON line per trained model to RUNS/rows.jsonl and skips models already there, so an
-interrupted run resumes; ``--report`` reads them and appends the table to benchmarks/RESULTS.md.
+The training writes one JSON line per trained model to RUNS/rows.jsonl and skips models already there (or whose
+folder exists: being trained, or left by a killed run, then remove it), so an interrupted run resumes and a second
+process with ``--reverse`` shares the work from the other end (the figures are per model, so load changes none);
+``--report`` reads them and appends the table to benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def command(ds: str, horizon: int, epochs: int, seed: int, out: Path, change: di
         seed=seed,
         out=str(out),
         quiet=True,
+        fallback=False,  # score the network itself, never a baseline kept in its place
         **spec,
         **{**VARIANTS["defaults"], **change},
     )
@@ -111,9 +114,15 @@ def val_scores(model: Any, cfg: TrainCommand) -> dict[str, float]:
 
 def fit(ds: str, h: int, epochs: int, seed: int, name: str, change: dict[str, Any], runs: Path, done: set) -> None:
     key = f"{ds}/h{h}/{name}/e{epochs}/s{seed}"
+    jsonl = runs / "rows.jsonl"
+    if jsonl.exists():  # another process (--reverse) may have trained it since this one started
+        done |= {json.loads(line)["key"] for line in jsonl.read_text().splitlines()}
     if key in done:
         return
     out = runs / key.replace("/", "_")
+    if out.exists():
+        print(f"skipping {key}: {out} exists (another process is training it, or a killed run: remove it)")
+        return
     cfg = command(ds, h, epochs, seed, out, change)
     with contextlib.redirect_stdout(io.StringIO()):  # train() prints its test table: not looked at here
         metrics = train(cfg)
@@ -141,6 +150,9 @@ def main() -> None:
     p.add_argument("--runs", default="runs/bench_defaults")
     p.add_argument("--report", action="store_true", help="build the table from RUNS/rows.jsonl and append it")
     p.add_argument("--no_append", action="store_true")
+    p.add_argument(
+        "--reverse", action="store_true", help="train the models in reverse order: a second process beside a first"
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     runs = Path(args.runs)
@@ -153,16 +165,17 @@ def main() -> None:
     done = {r["key"] for r in rows}
     plan = [(ds, h) for ds in args.datasets.split(",") for h in horizons[ds]]
     if not args.report:
+        jobs: list[tuple[str, int, int, int, str, dict[str, Any]]] = []
         for ds, h in plan:
             e = epochs[ds]
-            for seed in [*seeds, max(seeds) + 1]:  # s+1 is the ensemble's second member
-                fit(ds, h, e, seed, "defaults", {}, runs, done)
-            for name, change in VARIANTS.items():
-                for seed in seeds:
-                    fit(ds, h, e, seed, name, change, runs, done)
+            jobs += [(ds, h, e, seed, "defaults", {}) for seed in [*seeds, max(seeds) + 1]]  # s+1: 2nd member
+            jobs += [(ds, h, e, seed, name, change) for name, change in VARIANTS.items() for seed in seeds]
         for ds, h in plan:  # 3 members of 2/3 of the epochs (seeds s..s+2): --ensemble 3 sharing 2 members' budget
-            for seed in range(min(seeds), max(seeds) + 3):
-                fit(ds, h, round(epochs[ds] * 2 / 3), seed, "defaults", {}, runs, done)
+            jobs += [
+                (ds, h, round(epochs[ds] * 2 / 3), seed, "defaults", {}) for seed in range(min(seeds), max(seeds) + 3)
+            ]
+        for job in reversed(jobs) if args.reverse else jobs:
+            fit(*job, runs, done)
         return
     by = {r["key"]: r for r in rows}
     table, summary, missing = [], [], []

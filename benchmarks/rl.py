@@ -6,7 +6,9 @@ gamma 0.98, GAE lambda 0.8, lr 1e-3 and clip 0.2 both annealed linearly, LSTM 64
 64 ReLU, observation and reward normalisation, 100k steps). rnnkit runs the same settings with an LSTM core, a
 GRU core and no core (feed-forward: shows that memory is needed). Every run: one process, sequentially, 1 torch
 thread, final evaluation over 20 episodes with deterministic actions. Wall time is training alone (fit), and
-environment steps per second are env steps / that time.
+environment steps per second are env steps / that time. rnnkit evaluates while training (its default) and stops at
+``--target`` (475); sb3-contrib runs as rl-zoo runs it (100k steps) and, for parity, with sb3's own EvalCallback and
+StopTrainingOnRewardThreshold at the same frequency and target (``--sb3 plain stop``).
 
 ``python benchmarks/rl.py tasks`` (must-show 2): Pendulum-v1 without velocity, the RepeatPrevious memory task and
 HalfCheetah-v5 without velocities, each with LSTM, GRU and feed-forward cores; learning curves to
@@ -55,27 +57,38 @@ def run_rnnkit(settings: dict[str, Any], cell: str, seed: int, out: Path, episod
         "who": f"rnnkit {cell}",
         "seed": seed,
         "seconds": seconds,
+        "steps": metrics["env_steps"],
         "steps_per_s": metrics["env_steps_per_second"],
         "return": final["return_mean"],
         "std": final["return_std"],
-        "history": result.history,
-        "steps_per_epoch": cfg.n_envs * cfg.n_steps,
+        "curve": metrics["curve"],
+        "kept": metrics["kept"],
     }
 
 
-def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
-    """sb3-contrib RecurrentPPO with rl-zoo's CartPoleNoVel hyper-parameters, on the same masked environment."""
+def run_sb3(seed: int, episodes: int = 20, target: float | None = None) -> dict[str, Any]:
+    """sb3-contrib RecurrentPPO with rl-zoo's CartPoleNoVel hyper-parameters, on the same masked environment.
+
+    ``target``: also give it what rnnkit's run gets, sb3's own way: an EvalCallback every 5,000 environment steps
+    (10 episodes, deterministic, 10 environments), keeping best_model, and StopTrainingOnRewardThreshold(target);
+    the kept best model is the one evaluated (with the training run's final observation statistics: sb3 saves
+    none with best_model)."""
+    import tempfile
+
     from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.vec_env import VecNormalize
 
     def lin(value: float):
         return lambda progress: progress * value
 
+    def masked() -> Any:
+        return make_env("CartPole-v1", mask_velocity=True)
+
     torch.set_num_threads(1)
-    envs = VecNormalize(
-        make_vec_env(lambda: make_env("CartPole-v1", mask_velocity=True), n_envs=8, seed=seed), gamma=0.98
-    )
+    envs = VecNormalize(make_vec_env(masked, n_envs=8, seed=seed), gamma=0.98)
     model = RecurrentPPO(
         "MlpLstmPolicy",
         envs,
@@ -97,18 +110,35 @@ def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
             "net_arch": {"pi": [64], "vf": [64]},
         },
     )
-    began = time.perf_counter()
-    model.learn(100_000)
-    seconds = time.perf_counter() - began
+    with tempfile.TemporaryDirectory() as tmp:
+        callback = None
+        if target is not None:
+            eval_envs = VecNormalize(
+                make_vec_env(masked, n_envs=10, seed=seed + 20_000), gamma=0.98, training=False, norm_reward=False
+            )
+            callback = EvalCallback(
+                eval_envs,
+                callback_on_new_best=StopTrainingOnRewardThreshold(target, verbose=0),
+                n_eval_episodes=10,
+                eval_freq=5_000 // 8,
+                deterministic=True,
+                best_model_save_path=tmp,
+                verbose=0,
+            )
+        began = time.perf_counter()
+        model.learn(100_000, callback=callback)
+        seconds = time.perf_counter() - began
+        steps = model.num_timesteps
+        if target is not None and Path(tmp, "best_model.zip").is_file():
+            model = RecurrentPPO.load(Path(tmp, "best_model.zip"), device="cpu")
     envs.training, envs.norm_reward = False, False
-    from stable_baselines3.common.evaluation import evaluate_policy
-
     mean, std = evaluate_policy(model, envs, n_eval_episodes=episodes, deterministic=True)
     return {
-        "who": "sb3-contrib RecurrentPPO (LSTM)",
+        "who": "sb3-contrib RecurrentPPO (LSTM)" + (f", best eval, stop at {target:g}" if target is not None else ""),
         "seed": seed,
         "seconds": seconds,
-        "steps_per_s": 100_000 / seconds,
+        "steps": steps,
+        "steps_per_s": steps / seconds,
         "return": float(mean),
         "std": float(std),
     }
@@ -116,38 +146,59 @@ def run_sb3(seed: int, episodes: int = 20) -> dict[str, Any]:
 
 def cartpole(args: argparse.Namespace) -> None:
     out = Path(args.out)
+    target = args.target
+    rnnkit_settings = {**ZOO_CARTPOLE, "target_return": target}
     rows, runs = [], []
     for seed in args.seeds:
         for cell in args.cells:
-            runs.append(run_rnnkit(ZOO_CARTPOLE, cell, seed, out))
-            print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}), flush=True)
-        if not args.no_sb3:
-            runs.append(run_sb3(seed))
+            runs.append(run_rnnkit(rnnkit_settings, cell, seed, out))
+            print(json.dumps({k: v for k, v in runs[-1].items() if k != "curve"}), flush=True)
+        for kind in args.sb3:
+            runs.append(run_sb3(seed, target=target if kind == "stop" else None))
             print(json.dumps(runs[-1]), flush=True)
-    sb3 = {r["seed"]: r["seconds"] for r in runs if r["who"].startswith("sb3")}
+    plain = {r["seed"]: r["seconds"] for r in runs if r["who"] == "sb3-contrib RecurrentPPO (LSTM)"}
+    stop = {r["seed"]: r["seconds"] for r in runs if r["who"].startswith("sb3") and "stop at" in r["who"]}
     for r in runs:
-        ratio = f"{sb3[r['seed']] / r['seconds']:.1f}x" if r["seed"] in sb3 else ""
         rows.append(
             [
                 r["who"].replace("rnnkit none", "rnnkit feed-forward"),
                 r["seed"],
                 f"{r['return']:.1f} ± {r['std']:.1f}",
+                "yes" if r["return"] >= target else "no",
+                r["steps"],
                 f"{r['seconds']:.0f}",
                 f"{r['steps_per_s']:.0f}",
-                ratio,
+                f"{plain[r['seed']] / r['seconds']:.1f}x" if r["seed"] in plain else "",
+                f"{stop[r['seed']] / r['seconds']:.1f}x" if r["seed"] in stop else "",
             ]
         )
-    table = markdown_table(["agent", "seed", "return (20 episodes)", "train s", "env steps/s", "speed-up vs sb3"], rows)
+    header = [
+        "agent", "seed", "return (20 episodes)", f">= {target:g}", "env steps", "train s", "env steps/s",
+        "sb3 s / this s", "sb3 (same stop rule) s / this s",
+    ]  # fmt: skip
+    table = markdown_table(header, rows)
     print(table)
-    curves = {r["who"]: r["history"] for r in runs if "history" in r and r["seed"] == args.seeds[0]}
-    plot_learning_curve(curves, 256, Path(__file__).with_name("rl_cartpole_novel.png"), "CartPole-v1, no velocities")
+    curves = {r["who"]: r["curve"] for r in runs if "curve" in r and r["seed"] == args.seeds[0]}
+    plot_learning_curve(curves, Path(__file__).with_name("rl_cartpole_novel.png"), "CartPole-v1, no velocities")
+    command = (
+        f"python benchmarks/rl.py cartpole --cells {' '.join(args.cells)} --seeds {' '.join(map(str, args.seeds))}"
+    )
+    command += f" --sb3 {' '.join(args.sb3)}" if args.sb3 else " --sb3"
+    command += f" --target {target:g}"
+    kept = "; ".join(f"{r['who']} seed {r['seed']}: {r['kept']}" for r in runs if "kept" in r)
     append_results(
         "RL: CartPole-v1 without velocities, rnnkit vs sb3-contrib RecurrentPPO",
         table,
-        "python benchmarks/rl.py cartpole --cells " + " ".join(args.cells) + (" --no_sb3" if args.no_sb3 else ""),
-        "rl-zoo's CartPoleNoVel settings for both (100k steps, 8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98, "
-        "lambda 0.8, lr 1e-3 and clip 0.2 annealed, LSTM 64 actor and critic, heads 64 ReLU, obs + reward "
-        "normalisation); 1 torch thread each, one run after the other. Curves: benchmarks/rl_cartpole_novel.png.",
+        command,
+        "rl-zoo's CartPoleNoVel settings for both (8 envs, n_steps 32, batch 256, 20 epochs, gamma 0.98, lambda 0.8, "
+        "lr 1e-3 and clip 0.2 annealed over 100k steps, LSTM 64 actor and critic, heads 64 ReLU, obs + reward "
+        "normalisation); 1 torch thread each, one run after the other. rnnkit runs with its defaults for evaluation "
+        f"while training (every 5,000 env steps, 10 episodes, deterministic; the best kept) and --target_return "
+        f"{target:g} (stops once an evaluation reaches it; else 100k steps). 'sb3' is sb3-contrib as rl-zoo runs it "
+        "(100k steps, final weights); 'sb3 (same stop rule)' adds sb3's own EvalCallback (every 5,000 steps, 10 "
+        f"episodes, deterministic, best_model kept) and StopTrainingOnRewardThreshold({target:g}). Train s: the "
+        "training call alone (evaluations while training included); return: 20 episodes on other environment seeds, "
+        f"deterministic, of the weights kept. Curves: benchmarks/rl_cartpole_novel.png. Kept: {kept}.",
     )
 
 
@@ -198,7 +249,7 @@ def tasks(args: argparse.Namespace) -> None:
         for cell in args.cells:
             r = run_rnnkit(settings, cell, args.seeds[0], out, episodes=10)
             label = "feed-forward" if cell == "none" else cell.upper()
-            curves[label] = r["history"]
+            curves[label] = r["curve"]
             rows.append(
                 [
                     settings["env"] + (" (no velocity)" if settings.get("mask_velocity") else ""),
@@ -209,7 +260,7 @@ def tasks(args: argparse.Namespace) -> None:
                 ]
             )
             print(rows[-1], flush=True)
-        plot_learning_curve(curves, r["steps_per_epoch"], Path(__file__).with_name(f"rl_{name}.png"), settings["env"])
+        plot_learning_curve(curves, Path(__file__).with_name(f"rl_{name}.png"), settings["env"])
     table = markdown_table(["task", "core", "env steps", "return (10 episodes)", "train s"], rows)
     print(table)
     append_results(
@@ -226,7 +277,15 @@ def main() -> None:
     parser.add_argument("part", choices=["cartpole", "tasks"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", default="runs/bench_rl")
-    parser.add_argument("--no_sb3", action="store_true", help="skip sb3-contrib (if it is not installed)")
+    parser.add_argument(
+        "--sb3",
+        nargs="*",
+        default=["plain", "stop"],
+        choices=["plain", "stop"],
+        help="sb3-contrib runs per seed: plain (rl-zoo's 100k steps) and/or stop (with the same stop rule); none: "
+        "--sb3 with no value",
+    )
+    parser.add_argument("--target", type=float, default=475.0, help="cartpole: the return to reach (--target_return)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "none"], help="rnnkit cores for cartpole")
     parser.add_argument("--steps", type=int, default=None, help="override every task's step budget")

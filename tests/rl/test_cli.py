@@ -28,6 +28,8 @@ TINY = [
     "16",
     "--eval_episodes",
     "2",
+    "--val_episodes",
+    "2",
     "--quiet",
     "true",
 ]
@@ -114,6 +116,12 @@ def test_python_api_and_cli_train_the_same_agent(tmp_path):
         (["--env", "Taxi-v4"], "rnnkit rl train: error: Taxi-v4: rnnkit rl needs a flat Box observation"),
         (["--cell", "transformer"], "rnnkit rl train: error: --cell must be one of rnn, lstm, gru, ln_lstm"),
         (["--batch_size", "4096"], "rnnkit rl train: error: --batch_size 4096 is larger than a rollout"),
+        (["--eval_every", "0"], "rnnkit rl train: error: --eval_every must be a positive number of environment steps"),
+        (
+            ["--target_return", "400", "--eval_every", "None"],
+            "rnnkit rl train: error: --target_return needs evaluations while training: set --eval_every",
+        ),
+        (["--val_every", "7"], "rnnkit rl train: error: rl train evaluates every --eval_every environment steps"),
     ],
 )
 def test_bad_input_gets_one_line(tmp_path, capsys, args, message):

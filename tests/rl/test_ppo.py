@@ -185,3 +185,33 @@ def test_box_actions_are_clipped_to_the_space_and_log_probs_sum_over_dimensions(
     actions = torch.full((5, 2), 10.0)
     assert model.log_prob(dist, actions).shape == (5,)
     assert model.env_action(actions).max(0).tolist() == [1.0, 2.0]
+
+
+def test_the_best_evaluation_while_training_is_kept_and_a_target_return_stops(tmp_path):
+    from rnnkit.rl.ppo import evaluate
+
+    settings = dict(
+        env="CartPole-v1", mask_velocity=True, n_envs=4, n_steps=32, batch_size=64, n_epochs=2, hidden_size=16,
+        eval_episodes=2, val_episodes=3, eval_every=128, lr=3e-3, quiet=True, seed=1,
+    )  # fmt: skip
+    model, result, metrics = train(PPOConfig(**settings, steps=128 * 6, out=str(tmp_path / "best")))
+    evals = metrics["curve"]["eval_return"]
+    assert metrics["curve"]["eval_env_steps"] == [128 * k for k in range(1, 7)]  # one evaluation per iteration
+    assert evals[-1] < max(evals)  # this seed unlearns at the end: keeping the last weights would be caught
+    assert evaluate(model, 3, seed=20_000)["return_mean"] == max(evals)  # the weights of the best evaluation
+    assert result.best_metrics["val_return"] == max(evals) and "best evaluation" in metrics["kept"]
+    assert len(metrics["curve"]["env_steps"]) == 6 and result.stopped_reason == "epochs"
+
+    target = min(evals[1:])  # reached by the second evaluation at the latest (same seed, same run so far)
+    _, result, metrics = train(PPOConfig(**settings, steps=128 * 6, target_return=target, out=str(tmp_path / "t")))
+    assert result.stopped_reason == "callback" and metrics["curve"]["eval_return"][-1] >= target
+    assert len(metrics["curve"]["eval_return"]) < 6
+
+
+def test_evaluation_settings_are_checked():
+    with pytest.raises(ValueError, match="--val_every 7: leave it unset and set --eval_every instead"):
+        PPOConfig(val_every=7)
+    with pytest.raises(ValueError, match="--target_return needs evaluations while training"):
+        PPOConfig(eval_every=None, target_return=100.0)
+    assert PPOConfig(n_envs=8, n_steps=32, batch_size=128, n_epochs=5, eval_every=1000).val_every == 4 * 5 * 2
+    assert PPOConfig(eval_every=None).val_every is None

@@ -25,7 +25,7 @@ from rnnkit.rl.envs import make_env, make_vec_env
 from rnnkit.rl.plots import plot_learning_curve
 from rnnkit.rl.policy import ActorCritic, cell_choices
 from rnnkit.rl.rollout import RolloutLoader
-from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer
+from rnnkit.train import Callback, FitResult, StepOutput, TrainConfig, Trainer
 from rnnkit.train.driver import Fitted, Run, run_training
 
 
@@ -85,6 +85,16 @@ class PPOConfig(TrainConfig):
     """Step the environments in worker processes (gymnasium's AsyncVectorEnv) instead of in this process."""
     eval_episodes: int = 20
     """Episodes of the final evaluation (deterministic actions), written to metrics.json."""
+    eval_every: int | None = 5_000
+    """Evaluate the policy every this many environment steps while training (rounded to whole PPO iterations;
+    --val_episodes episodes, deterministic actions, environment seeds apart from the final evaluation's) and keep
+    the weights of the best evaluation, as sb3's EvalCallback keeps best_model: PPO can unlearn a solved task late
+    in training. None: no evaluation while training; the final weights are kept."""
+    val_episodes: int = 10
+    """Episodes of each evaluation while training (see --eval_every)."""
+    target_return: float | None = None
+    """Stop once an evaluation while training reaches this mean return, as sb3's StopTrainingOnRewardThreshold
+    (None: train for --steps)."""
     threads: int | None = 1
     out: str = "runs/rl"
     lr: float = 3e-4
@@ -94,9 +104,13 @@ class PPOConfig(TrainConfig):
     clip_norm: float | None = 0.5
     schedule: str = "linear"
     early_stopping: int | None = None
+    monitor: str = "val_return"
+    mode: str = "max"
 
     def __post_init__(self) -> None:
-        for name in ("steps", "n_envs", "n_steps", "n_epochs", "hidden_size", "num_layers", "eval_episodes"):
+        for name in (
+            "steps", "n_envs", "n_steps", "n_epochs", "hidden_size", "num_layers", "eval_episodes", "val_episodes"
+        ):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"--{name} must be a positive integer; got {value!r}")
@@ -115,7 +129,24 @@ class PPOConfig(TrainConfig):
                 f"--batch_size {self.batch_size} is larger than a rollout (n_envs * n_steps = "
                 f"{self.n_envs * self.n_steps}); lower it or collect more steps"
             )
-        self.epochs = math.ceil(self.steps / (self.n_envs * self.n_steps))
+        if self.eval_every is not None and (isinstance(self.eval_every, bool) or self.eval_every < 1):
+            raise ValueError(
+                f"--eval_every must be a positive number of environment steps or None; got {self.eval_every!r}"
+            )
+        if self.target_return is not None and self.eval_every is None:
+            raise ValueError("--target_return needs evaluations while training: set --eval_every (environment steps)")
+        rollout = self.n_envs * self.n_steps
+        self.epochs = math.ceil(self.steps / rollout)
+        # The engine validates every --val_every optimizer steps: whole PPO iterations of n_epochs * n_minibatches.
+        every = None
+        if self.eval_every is not None:
+            every = max(1, round(self.eval_every / rollout)) * self.n_epochs * max(1, rollout // self.batch_size)
+        if self.val_every is not None and self.val_every != every:
+            raise ValueError(
+                f"rl train evaluates every --eval_every environment steps and sets --val_every from it; got "
+                f"--val_every {self.val_every}: leave it unset and set --eval_every instead"
+            )
+        self.val_every = every
         super().__post_init__()
 
 
@@ -191,6 +222,8 @@ def fit_agent(run: Run) -> Fitted:
     envs = make_vec_env(
         cfg.env, cfg.n_envs, asynchronous=cfg.asynchronous, mask_velocity=cfg.mask_velocity, obs_noise=cfg.obs_noise
     )
+    steps_per_epoch = cfg.n_envs * cfg.n_steps
+    curve = Curve(steps_per_epoch, cfg.n_epochs * max(1, steps_per_epoch // cfg.batch_size), cfg.target_return)
     try:
         model = build_model(cfg, envs)
         loader = RolloutLoader(
@@ -207,13 +240,22 @@ def fit_agent(run: Run) -> Fitted:
             normalize_reward=cfg.normalize_reward,
             seed=cfg.seed,
         )
-        trainer = Trainer(model, cfg, step=ppo_step(cfg), run_dir=run.run_dir(), run_config=run.resolved)
-        result = trainer.fit(_WithStats(loader), resume=cfg.resume)
+        curve.loader = loader
+        trainer = Trainer(
+            model,
+            cfg,
+            step=ppo_step(cfg),
+            evaluate=_evaluate_while_training,
+            run_dir=run.run_dir(),
+            run_config=run.resolved,
+            callbacks=[curve],
+        )
+        val = [cfg.val_episodes] if cfg.eval_every is not None else None  # what _evaluate_while_training reads
+        result = trainer.fit(_WithStats(loader), val, resume=cfg.resume)
     finally:
         envs.close()
-    steps_per_epoch = cfg.n_envs * cfg.n_steps
-    if result.history:
-        plot_learning_curve({cfg.cell: result.history}, steps_per_epoch, run.out / "learning_curve.png", cfg.env)
+    if curve.points:
+        plot_learning_curve({cfg.cell: curve.as_dict()}, run.out / "learning_curve.png", cfg.env)
     iterations = result.history[-1]["epoch"] if result.history else 0
     metrics = {
         "env": cfg.env,
@@ -222,8 +264,69 @@ def fit_agent(run: Run) -> Fitted:
         "env_steps_per_second": loader.env_steps / max(result.seconds, 1e-9),
         "collect_seconds": loader.collect_seconds,
         "final_train_return": result.history[-1].get("train_ep_return") if result.history else None,
+        "kept": _kept(result, cfg),
+        "curve": curve.as_dict(),
     }
     return Fitted(model=model, results=[result], metrics=metrics)
+
+
+def _evaluate_while_training(model: nn.Module, val: Any) -> dict[str, float]:
+    """The trainer's validation: ``val[0]`` episodes with deterministic actions, environment seeds from 20,000 (the
+    final evaluation's start at 10,000), the same every time so that evaluations compare like with like."""
+    assert isinstance(model, ActorCritic)
+    result = evaluate(model, int(val[0]), seed=20_000)
+    return {"val_return": result["return_mean"], "val_return_std": result["return_std"]}
+
+
+def _kept(result: FitResult, cfg: PPOConfig) -> str:
+    """Which weights the model holds, for metrics.json."""
+    if cfg.eval_every is None:
+        return "final weights (no evaluation while training)"
+    best = result.best_metrics
+    return (
+        f"the best evaluation while training: mean return {best.get('val_return', float('nan')):.6g} over "
+        f"{cfg.val_episodes} episodes at PPO iteration {best.get('epoch')} (optimizer step {result.best_step})"
+    )
+
+
+class Curve(Callback):
+    """The learning curve, one point per PPO iteration (mean return of the last 20 training episodes), the
+    evaluations while training, and the --target_return stop."""
+
+    def __init__(self, steps_per_epoch: int, updates_per_epoch: int, target: float | None) -> None:
+        self.steps_per_epoch, self.updates_per_epoch, self.target = steps_per_epoch, updates_per_epoch, target
+        self.loader: RolloutLoader | None = None
+        self.points: list[tuple[int, float]] = []
+        self.evals: list[tuple[int, float]] = []
+
+    def on_fit_start(self, trainer: Trainer) -> None:  # after a resume: the points the history has kept
+        for e in trainer.history:
+            steps = self._env_steps(e)
+            if "train_ep_return" in e and (not self.points or self.points[-1][0] < steps):
+                self.points.append((steps, float(e["train_ep_return"])))
+            self.on_validation_end(trainer, e)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+        assert self.loader is not None
+        self.points.append(((epoch + 1) * self.steps_per_epoch, self.loader.stats["ep_return"]))
+
+    def on_validation_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
+        if "val_return" not in metrics:
+            return
+        self.evals.append((self._env_steps(metrics), float(metrics["val_return"])))
+        if self.target is not None and metrics["val_return"] >= self.target:
+            trainer.should_stop = True
+
+    def _env_steps(self, event: dict[str, Any]) -> int:
+        return round(event["step"] / self.updates_per_epoch) * self.steps_per_epoch  # PPO iterations done
+
+    def as_dict(self) -> dict[str, list]:
+        return {
+            "env_steps": [p[0] for p in self.points],
+            "train_return": [p[1] for p in self.points],
+            "eval_env_steps": [p[0] for p in self.evals],
+            "eval_return": [p[1] for p in self.evals],
+        }
 
 
 def train(cfg: PPOConfig) -> tuple[ActorCritic, FitResult, dict[str, Any]]:
