@@ -116,9 +116,9 @@ def plot_ett(page: str) -> bytes:
         mse = header.index("test MSE")
         ours = {int(r[0]): float(r[mse]) for r in rows if r[1].startswith("rnnkit segrnn (ensemble")}
         seed = re.search(r"seed=(\d+)", section.body)
-        ax.plot(
-            list(ours), list(ours.values()), "o-", lw=2, label=f"rnnkit (seed {seed[1] if seed else 0})", zorder=3 + k
-        )
+        day = section.body.strip()[:10]  # the section's date line starts with YYYY-MM-DD
+        label = f"rnnkit, seed {seed[1] if seed else 0}, {day}"
+        ax.plot(list(ours), list(ours.values()), "o-", lw=2, label=label, zorder=3 + k)
         for r in rows:
             if r[1].endswith("(paper)"):
                 published.setdefault(r[1], {})[int(r[0])] = float(r[mse])
