@@ -11,9 +11,9 @@ environment steps per second are env steps / that time. rnnkit evaluates while t
 StopTrainingOnRewardThreshold at the same frequency and target (``--sb3 plain stop``).
 
 ``python benchmarks/rl.py tasks`` (must-show 2): Pendulum-v1 without velocity, the RepeatPrevious memory task,
-InvertedPendulum-v5 and HalfCheetah-v5 without velocities (MuJoCo), each with LSTM, GRU and feed-forward cores; learning curves to
-benchmarks/rl_<task>.png and final returns. Step budgets are short (CPU), stated in the table: the curves show
-which cores learn, not asymptotic scores.
+InvertedPendulum-v5 and HalfCheetah-v5 without velocities (MuJoCo), each with LSTM, GRU and feed-forward cores;
+learning curves to benchmarks/rl_<task>.png and final returns. Step budgets are short (CPU), stated in the table:
+the curves show which cores learn, not asymptotic scores.
 
 Each part appends its table and the machine to benchmarks/RESULTS.md.
 """
@@ -178,7 +178,8 @@ def cartpole(args: argparse.Namespace) -> None:
     ]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
-    curves = {r["who"]: r["curve"] for r in runs if "curve" in r and r["seed"] == args.seeds[0]}
+    first = [r for r in runs if "curve" in r and r["seed"] == args.seeds[0]]
+    curves = {r["who"].replace("none", "feed-forward"): r["curve"] for r in first}
     plot_learning_curve(curves, Path(__file__).with_name("rl_cartpole_novel.png"), "CartPole-v1, no velocities")
     command = (
         f"python benchmarks/rl.py cartpole --cells {' '.join(args.cells)} --seeds {' '.join(map(str, args.seeds))}"
