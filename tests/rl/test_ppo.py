@@ -206,6 +206,7 @@ def test_the_best_evaluation_while_training_is_kept_and_a_target_return_stops(tm
     _, result, metrics = train(PPOConfig(**settings, steps=128 * 6, target_return=target, out=str(tmp_path / "t")))
     assert result.stopped_reason == "callback" and metrics["curve"]["eval_return"][-1] >= target
     assert len(metrics["curve"]["eval_return"]) < 6
+    assert metrics["env_steps"] == metrics["curve"]["eval_env_steps"][-1] == 128 * len(metrics["curve"]["env_steps"])
 
 
 def test_evaluation_settings_are_checked():

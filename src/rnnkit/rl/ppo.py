@@ -222,8 +222,6 @@ def fit_agent(run: Run) -> Fitted:
     envs = make_vec_env(
         cfg.env, cfg.n_envs, asynchronous=cfg.asynchronous, mask_velocity=cfg.mask_velocity, obs_noise=cfg.obs_noise
     )
-    steps_per_epoch = cfg.n_envs * cfg.n_steps
-    curve = Curve(steps_per_epoch, cfg.n_epochs * max(1, steps_per_epoch // cfg.batch_size), cfg.target_return)
     try:
         model = build_model(cfg, envs)
         loader = RolloutLoader(
@@ -240,7 +238,7 @@ def fit_agent(run: Run) -> Fitted:
             normalize_reward=cfg.normalize_reward,
             seed=cfg.seed,
         )
-        curve.loader = loader
+        curve = Curve(loader, cfg.target_return)
         trainer = Trainer(
             model,
             cfg,
@@ -256,15 +254,14 @@ def fit_agent(run: Run) -> Fitted:
         envs.close()
     if curve.points:
         plot_learning_curve({cfg.cell: curve.as_dict()}, run.out / "learning_curve.png", cfg.env)
-    iterations = result.history[-1]["epoch"] if result.history else 0
     metrics = {
         "env": cfg.env,
         "cell": cfg.cell,
-        "env_steps": iterations * steps_per_epoch,
+        "env_steps": curve.env_steps(result.steps),
         "env_steps_per_second": loader.env_steps / max(result.seconds, 1e-9),
         "collect_seconds": loader.collect_seconds,
         "final_train_return": result.history[-1].get("train_ep_return") if result.history else None,
-        "kept": _kept(result, cfg),
+        "kept": _kept(result, cfg, curve),
         "curve": curve.as_dict(),
     }
     return Fitted(model=model, results=[result], metrics=metrics)
@@ -278,14 +275,15 @@ def _evaluate_while_training(model: nn.Module, val: Any) -> dict[str, float]:
     return {"val_return": result["return_mean"], "val_return_std": result["return_std"]}
 
 
-def _kept(result: FitResult, cfg: PPOConfig) -> str:
+def _kept(result: FitResult, cfg: PPOConfig, curve: Curve) -> str:
     """Which weights the model holds, for metrics.json."""
     if cfg.eval_every is None:
         return "final weights (no evaluation while training)"
     best = result.best_metrics
     return (
         f"the best evaluation while training: mean return {best.get('val_return', float('nan')):.6g} over "
-        f"{cfg.val_episodes} episodes at PPO iteration {best.get('epoch')} (optimizer step {result.best_step})"
+        f"{cfg.val_episodes} episodes after {curve.env_steps(result.best_step)} environment steps (optimizer step "
+        f"{result.best_step})"
     )
 
 
@@ -293,32 +291,38 @@ class Curve(Callback):
     """The learning curve, one point per PPO iteration (mean return of the last 20 training episodes), the
     evaluations while training, and the --target_return stop."""
 
-    def __init__(self, steps_per_epoch: int, updates_per_epoch: int, target: float | None) -> None:
-        self.steps_per_epoch, self.updates_per_epoch, self.target = steps_per_epoch, updates_per_epoch, target
-        self.loader: RolloutLoader | None = None
+    def __init__(self, loader: RolloutLoader, target: float | None) -> None:
+        self.loader, self.target = loader, target
+        self.steps_per_epoch = loader.n_envs * loader.n_steps
         self.points: list[tuple[int, float]] = []
         self.evals: list[tuple[int, float]] = []
 
     def on_fit_start(self, trainer: Trainer) -> None:  # after a resume: the points the history has kept
         for e in trainer.history:
-            steps = self._env_steps(e)
+            steps = self.env_steps(e["step"])
             if "train_ep_return" in e and (not self.points or self.points[-1][0] < steps):
                 self.points.append((steps, float(e["train_ep_return"])))
             self.on_validation_end(trainer, e)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
-        assert self.loader is not None
         self.points.append(((epoch + 1) * self.steps_per_epoch, self.loader.stats["ep_return"]))
+
+    def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:  # stopped before its iteration's end
+        steps = self.env_steps(result.steps)
+        if result.steps and (not self.points or self.points[-1][0] < steps):
+            self.points.append((steps, self.loader.stats["ep_return"]))
 
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         if "val_return" not in metrics:
             return
-        self.evals.append((self._env_steps(metrics), float(metrics["val_return"])))
+        self.evals.append((self.env_steps(metrics["step"]), float(metrics["val_return"])))
         if self.target is not None and metrics["val_return"] >= self.target:
             trainer.should_stop = True
 
-    def _env_steps(self, event: dict[str, Any]) -> int:
-        return round(event["step"] / self.updates_per_epoch) * self.steps_per_epoch  # PPO iterations done
+    def env_steps(self, optimizer_steps: int) -> int:
+        """Environment steps collected by the time of ``optimizer_steps`` (each PPO iteration: one rollout, then
+        len(loader) optimizer steps; exact after a resume too, and when a stop comes at an iteration's last step)."""
+        return math.ceil(optimizer_steps / len(self.loader)) * self.steps_per_epoch
 
     def as_dict(self) -> dict[str, list]:
         return {
