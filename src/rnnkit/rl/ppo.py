@@ -24,7 +24,7 @@ from torch import nn
 from rnnkit.rl.envs import make_env, make_vec_env
 from rnnkit.rl.plots import plot_learning_curve
 from rnnkit.rl.policy import ActorCritic, cell_choices
-from rnnkit.rl.rollout import RolloutLoader
+from rnnkit.rl.rollout import RolloutLoader, n_minibatches
 from rnnkit.train import Callback, FitResult, StepOutput, TrainConfig, Trainer
 from rnnkit.train.driver import Fitted, Run, run_training
 
@@ -140,7 +140,7 @@ class PPOConfig(TrainConfig):
         # The engine validates every --val_every optimizer steps: whole PPO iterations of n_epochs * n_minibatches.
         every = None
         if self.eval_every is not None:
-            every = max(1, round(self.eval_every / rollout)) * self.n_epochs * max(1, rollout // self.batch_size)
+            every = max(1, round(self.eval_every / rollout)) * self.n_epochs * n_minibatches(rollout, self.batch_size)
         if self.val_every is not None and self.val_every != every:
             raise ValueError(
                 f"rl train evaluates every --eval_every environment steps and sets --val_every from it; got "
@@ -299,18 +299,20 @@ class Curve(Callback):
 
     def on_fit_start(self, trainer: Trainer) -> None:  # after a resume: the points the history has kept
         for e in trainer.history:
-            steps = self.env_steps(e["step"])
-            if "train_ep_return" in e and (not self.points or self.points[-1][0] < steps):
-                self.points.append((steps, float(e["train_ep_return"])))
+            if "train_ep_return" in e:
+                self._point(self.env_steps(e["step"]), float(e["train_ep_return"]))
             self.on_validation_end(trainer, e)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
         self.points.append(((epoch + 1) * self.steps_per_epoch, self.loader.stats["ep_return"]))
 
     def on_fit_end(self, trainer: Trainer, result: FitResult) -> None:  # stopped before its iteration's end
-        steps = self.env_steps(result.steps)
-        if result.steps and (not self.points or self.points[-1][0] < steps):
-            self.points.append((steps, self.loader.stats["ep_return"]))
+        if result.steps:
+            self._point(self.env_steps(result.steps), self.loader.stats["ep_return"])
+
+    def _point(self, env_steps: int, value: float) -> None:
+        if not self.points or self.points[-1][0] < env_steps:
+            self.points.append((env_steps, value))
 
     def on_validation_end(self, trainer: Trainer, metrics: dict[str, Any]) -> None:
         if "val_return" not in metrics:

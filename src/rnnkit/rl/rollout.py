@@ -130,6 +130,11 @@ def minibatch(rollout: Rollout, seqs: list[tuple[int, int, int]], clip: float) -
     }
 
 
+def n_minibatches(rollout_steps: int, batch_size: int) -> int:
+    """Minibatches per pass over a rollout of ``rollout_steps`` steps (n_envs * n_steps): at least one."""
+    return max(1, rollout_steps // batch_size)
+
+
 class RewardScaler:
     """Divide rewards by the running standard deviation of the discounted return (as sb3's VecNormalize)."""
 
@@ -175,7 +180,7 @@ class RolloutLoader:
         self.model, self.envs = model, envs
         self.n_envs = envs.num_envs
         self.n_steps, self.n_epochs = n_steps, n_epochs
-        self.n_minibatches = max(1, (n_steps * self.n_envs) // batch_size)
+        self.n_minibatches = n_minibatches(n_steps * self.n_envs, batch_size)
         self.gamma, self.lam = gamma, gae_lambda
         self.clip_range, self.clip_anneal, self.iterations = clip_range, clip_anneal, iterations
         self.reward_scaler = RewardScaler(self.n_envs, gamma) if normalize_reward else None
