@@ -67,7 +67,8 @@ class TrainConfig:
     mode: str = "min"
     """Whether --monitor should be minimised (min) or maximised (max)."""
     val_every: int | None = None
-    """Validate every N optimizer steps (None: at the end of every epoch)."""
+    """Validate every N optimizer steps (None: at the end of every epoch; `text train` instead validates about 10
+    times over the steps it expects to run)."""
     grad_accum: int = 1
     """Accumulate gradients over this many batches per optimizer step."""
     amp: bool = False

@@ -165,6 +165,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._synced = True  # whether the last backward all-reduced (under DDP; always True in one process)
         self._time_fraction: float | None = None  # of --time_budget spent, as of the last stop check
+        self._val_seconds = 0.0  # of the training time, spent validating (summed over resumed segments)
         self._ema = WeightAverage(self._params, self.config.ema) if self.config.ema else None  # --ema
 
     @property
@@ -233,6 +234,7 @@ class Trainer:
             seed_everything(cfg.seed + self.rank)
         self.runlog.write_config(self.run_config if self.run_config is not None else dataclasses.asdict(cfg))
         self.runlog.restart(self.history)
+        self._val_seconds = float(self.history[-1].get("val_time", 0.0)) if self.history else 0.0
         self.model.train()
         for cb in self.callbacks:
             cb.on_fit_start(self)
@@ -441,8 +443,11 @@ class Trainer:
         event.update(self._train_means())
         with self.averaged_weights():  # validated and kept as the best: the average under --ema
             if self._val_loader is not None:
+                start = time.perf_counter()
                 event.update(self.validate(self._val_loader))
+                self._val_seconds += time.perf_counter() - start
             event["time"] = round(self._seconds(), 3)
+            event["val_time"] = round(self._val_seconds, 3)
             self.history.append(event)
             self.runlog.event(event)
             self.last_val_step = self.step

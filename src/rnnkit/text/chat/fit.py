@@ -47,7 +47,14 @@ class ChatSettings(LMSettings):
     chooses it from the training data: three median turns, rounded up to a power of two, from 128 to 1024. A
     --batch_size of None (the default here) then gives 4096 tokens per step: 4096 / bptt streams, at least 8."""
     batch_size: int | None = None  # type: ignore[assignment]
+    hidden_size: int = 256  # type: ignore[assignment]
+    """Hidden units per layer."""
+    dropout: float = 0.0  # type: ignore[assignment]
+    """Dropout on embeddings, between layers and on outputs."""
     out: str = "runs/chat"
+    lr: float = 3e-3
+    warmup_steps: int = 50
+    val_every: int | None = 200
 
     def __post_init__(self) -> None:
         given = {"bptt": self.bptt, "batch_size": self.batch_size}
@@ -61,7 +68,7 @@ class ChatSettings(LMSettings):
 
 
 TOKENS_PER_STEP = 4096
-"""Tokens per optimizer step when the batch size is chosen from the window (the language model's 32 x 128)."""
+"""Tokens per optimizer step when the batch size is chosen from the window (32 x 128)."""
 
 
 def window(settings: ChatSettings, dialogues: Sequence[Dialogue], tok: Tokenizer) -> tuple[int, int, str]:

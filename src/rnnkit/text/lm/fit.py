@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.text.checks import fraction, one_of
+from rnnkit.text.lm.auto import resolve
 from rnnkit.text.lm.data import StreamBatches
 from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll, token_nll
 from rnnkit.text.tokenize import LEVELS, Tokenizer, build_tokenizer
@@ -38,23 +39,28 @@ class LMSettings(TrainConfig):
     """Recurrent layer: lstm, gru or rnn."""
     embed_size: int = 64
     """Embedding size."""
-    hidden_size: int = 256
-    """Hidden units per layer."""
+    hidden_size: int | None = None
+    """Hidden units per layer (None: the widest the corpus and the compute can train, rnnkit.text.lm.auto)."""
     num_layers: int = 2
     """Stacked recurrent layers."""
-    dropout: float = 0.0
-    """Dropout on embeddings, between layers and on outputs (helps for long runs; 0 suits short CPU budgets)."""
+    dropout: float | None = None
+    """Dropout on embeddings, between layers and on outputs (None: from the passes over the text the run will
+    make: 0 for one pass or less, up to 0.3 for many; rnnkit.text.lm.auto)."""
     tie_weights: bool = False
     """Share the embedding matrix with the output layer."""
     bptt: int = 128
     """Window length of truncated backpropagation through time (the state is carried between windows)."""
-    # The engine's settings whose default a language model changes (the LM benchmark in RESULTS.md uses these).
+    val_tokens: int | None = 50_000
+    """Validations during training read the first this many tokens of the validation text (None: all of it);
+    the final figures in metrics.json are on all of it."""
+    # The engine's settings whose default a language model changes (benchmarks/lm_defaults.py measured these).
     out: str = "runs/lm"
     epochs: int = 50
-    batch_size: int = 32
+    batch_size: int = 64
+    lr: float = 2e-3
     weight_decay: float = 0.0
-    warmup_steps: int = 50
-    val_every: int | None = 200
+    warmup_steps: int = 10
+    val_every: int | None = None
     early_stopping: int | None = 10
 
     def __post_init__(self) -> None:
@@ -64,6 +70,12 @@ class LMSettings(TrainConfig):
         fraction("val_fraction", self.val_fraction)
         if self.bptt < 1:
             raise ValueError(f"expected --bptt >= 1, got {self.bptt}")
+        if self.hidden_size is not None and self.hidden_size < 1:
+            raise ValueError(f"expected --hidden_size >= 1 (or null: chosen from the corpus), got {self.hidden_size}")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"expected --dropout in [0, 1) (or null: chosen from the corpus), got {self.dropout}")
+        if self.val_tokens is not None and self.val_tokens < 2:
+            raise ValueError(f"expected --val_tokens >= 2 (or null: all of the validation text), got {self.val_tokens}")
         if self.vocab_size is not None and self.vocab_size < 2:
             raise ValueError(f"expected --vocab_size >= 2 (or unset), got {self.vocab_size}")
 
@@ -74,10 +86,12 @@ class LMData:
 
     tokenizer: Tokenizer
     train: StreamBatches
-    val: StreamBatches
-    val_chars: int  # characters behind the validation targets (for bits per character)
+    val: StreamBatches  # what the validations during training read (the first --val_tokens)
+    val_chars: int  # characters behind val's targets (for bits per character)
     train_tokens: int
     val_tokens: int
+    val_all: StreamBatches | None = None  # all of the validation text, for the final figures (None: val is all)
+    val_all_chars: int = 0
 
 
 def prepare(settings: LMSettings, text: str, source: str = "the text") -> LMData:
@@ -92,13 +106,12 @@ def prepare(settings: LMSettings, text: str, source: str = "the text") -> LMData
     tok = build_tokenizer(settings.level, train_text, vocab_size=settings.vocab_size)
     train_ids = torch.tensor(tok.encode(train_text), dtype=torch.long)
     val_ids = torch.tensor(tok.encode(val_text), dtype=torch.long)
-    val_batch = max(1, min(settings.batch_size, (len(val_ids) - 1) // (2 * settings.bptt) or 1))
     try:
         train = StreamBatches(train_ids, settings.batch_size, settings.bptt, random_shift=True)
-        val = StreamBatches(val_ids, val_batch, settings.bptt)
+        val_all = _val_batches(val_ids, settings)
+        val = val_all if settings.val_tokens is None else _val_batches(val_ids[: settings.val_tokens + 1], settings)
     except ValueError as err:
         raise ValueError(f"{source}: {err}") from None
-    val_chars = len(tok.decode(val.y.flatten().tolist()))
     log.info(
         "%s: %d train / %d val tokens (%s level, vocabulary %d)",
         source,
@@ -107,11 +120,26 @@ def prepare(settings: LMSettings, text: str, source: str = "the text") -> LMData
         settings.level,
         tok.vocab_size,
     )
-    return LMData(tok, train, val, val_chars, len(train_ids), len(val_ids))
+    if val.tokens == val_all.tokens:
+        return LMData(tok, train, val, _chars(tok, val), len(train_ids), len(val_ids))
+    return LMData(tok, train, val, _chars(tok, val), len(train_ids), len(val_ids), val_all, _chars(tok, val_all))
+
+
+def _val_batches(ids: torch.Tensor, settings: LMSettings) -> StreamBatches:
+    batch = max(1, min(settings.batch_size, (len(ids) - 1) // (2 * settings.bptt) or 1))
+    return StreamBatches(ids, batch, settings.bptt)
+
+
+def _chars(tok: Tokenizer, batches: StreamBatches) -> int:
+    """Characters behind the targets of ``batches`` (bits per character divide by these)."""
+    return len(tok.decode(batches.y.flatten().tolist()))
 
 
 def build_model(settings: LMSettings, tok: Tokenizer) -> LanguageModel:
-    """The language model the settings describe, with the tokeniser kept in its config."""
+    """The language model the settings describe (hidden_size and dropout resolved), with the tokeniser kept in its
+    config."""
+    if settings.hidden_size is None or settings.dropout is None:
+        raise ValueError("build_model: hidden_size and dropout must be resolved first (rnnkit.text.lm.auto.resolve)")
     return LanguageModel(
         tok.vocab_size,
         settings.embed_size,
@@ -157,19 +185,27 @@ def fit_lm(settings: LMSettings, data: LMData, run_dir: Path | None = None, run_
     """
     from rnnkit.train import Trainer
 
+    settings, chosen = resolve(settings, data.train_tokens, data.tokenizer.vocab_size, run_dir)
+    if run_config is not None:  # config.json records the values the run used
+        run_config.update({k: v for k, v in chosen["settings"].items() if k != "time_budget"})
+    log.info("chosen: %s", "; ".join(f"{k} {chosen['settings'][k]} ({why})" for k, why in chosen["why"].items()))
     model = build_model(settings, data.tokenizer)
     trainer = Trainer(
         model, settings, step=lm_step, evaluate=Validation(data.val_chars), run_dir=run_dir, run_config=run_config
     )
     result = trainer.fit(data.train, data.val)
     model.cpu()
-    return Fitted(model=model, results=[result], metrics=figures(model, data, result.best_metrics))
+    metrics = figures(model, data, result.best_metrics)
+    return Fitted(model=model, results=[result], metrics={**metrics, "chosen": chosen})
 
 
 def figures(model: LanguageModel, data: LMData, best: dict[str, Any]) -> dict[str, Any]:
-    """The language model's own figures for metrics.json: the best validation loss, perplexity and bits per
-    character (the model holds those weights), the data's sizes and the parameter count."""
-    if all(k in best for k in VAL_KEYS):
+    """The language model's own figures for metrics.json: validation loss, perplexity and bits per character of
+    the weights the model holds (the best validation's), on all of the validation text; the data's sizes and the
+    parameter count."""
+    if data.val_all is not None:  # the validations read a part: score the kept weights on all of it
+        final = Validation(data.val_all_chars)(model, data.val_all)
+    elif all(k in best for k in VAL_KEYS):
         final = {k: float(best[k]) for k in VAL_KEYS}
     else:  # no validation ran before the run stopped (e.g. Ctrl-C before the first --val_every)
         final = Validation(data.val_chars)(model, data.val)
@@ -184,4 +220,6 @@ def figures(model: LanguageModel, data: LMData, best: dict[str, Any]) -> dict[st
 
 def headline(m: dict[str, Any]) -> str:
     """The language model's part of the summary line."""
-    return f"val perplexity {m['val_perplexity']:.3f}, {m['val_bpc']:.4f} bits/char"
+    line = f"val perplexity {m['val_perplexity']:.3f}, {m['val_bpc']:.4f} bits/char"
+    chosen = m.get("chosen", {}).get("settings")
+    return line if not chosen else f"{line}; width {chosen['hidden_size']}, dropout {chosen['dropout']:g}"

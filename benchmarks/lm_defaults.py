@@ -1,0 +1,118 @@
+"""How rnnkit's language-model defaults were chosen: model widths and dropout rates in a fixed CPU time budget,
+trained on the *development* corpora of ``_corpora.py`` (never on the benchmark corpora of ``text_lm.py``) and
+compared on their own validation split (the last part of the first 90%; the last 10% is not read).
+
+Each run's result is kept in ``--runs``, so a later invocation reuses it (and can finish a table). Each run is
+``TextGenerator`` with the given width and dropout and everything else fixed (2 layers, embedding 64,
+batch 64, window 128, AdamW 2e-3, cosine decay over the budget): the table gives the best validation loss, the
+characters trained on and the ratio of those to the parameters, the figure the width rule is written in
+(``rnnkit.text.lm.auto``). Runs go one after the other; run it on a quiet machine.
+
+    python benchmarks/lm_defaults.py --corpus docstrings --sizes 256 512 768 --minutes 5
+    python benchmarks/lm_defaults.py --corpus eng-fra --sizes 512 --dropouts 0 0.15 0.3 --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import append_results, machine, markdown_table
+from _corpora import DEV_CORPORA
+from rnnkit.text.lm.estimator import TextGenerator
+
+BATCH, BPTT = 64, 128
+
+
+def run(text: str, hidden: int, dropout: float, minutes: float, threads: int) -> dict[str, float]:
+    lm = TextGenerator(
+        hidden_size=hidden,
+        dropout=dropout,
+        time_budget=minutes,
+        batch_size=BATCH,
+        bptt=BPTT,
+        lr=2e-3,
+        warmup_steps=10,
+        val_fraction=min(0.1, 60_000 / len(text)),
+        val_every=max(5, round(40 * (512 / hidden) ** 2)),
+        early_stopping=None,
+        threads=threads,
+        quiet=True,
+    ).fit(text)
+    m = lm.metrics
+    steps = sum(m["steps"])
+    return {
+        "val": m["val_loss"],
+        "train": m["final_train_loss"][0],
+        "steps": steps,
+        "seconds": m["train_seconds"],
+        "chars": steps * BATCH * BPTT,
+        "params": m["parameters"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", choices=sorted(DEV_CORPORA), default="docstrings")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 768])
+    parser.add_argument("--dropouts", type=float, nargs="+", default=[0.0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--chars", type=int, help="train on the first this many characters only (more passes)")
+    parser.add_argument("--runs", default="runs/bench/lm_defaults", help="each run's result, kept (JSON)")
+    parser.add_argument("--no_results", action="store_true", help="do not append to RESULTS.md (smoke runs)")
+    args = parser.parse_args()
+    text = DEV_CORPORA[args.corpus]()
+    text = text[: round(len(text) * 0.9)]  # the last 10% stays unread, as a benchmark corpus's test part
+    text = text[: args.chars] if args.chars else text
+    start = machine()
+    rows, kept_runs = [], []
+    for hidden in args.sizes:
+        for dropout in args.dropouts:
+            kept = Path(args.runs) / f"{args.corpus}_{len(text)}_{hidden}_{dropout:g}_{args.minutes:g}min.json"
+            if kept.is_file():  # an earlier invocation's run (the table can be finished after an interruption)
+                r = json.loads(kept.read_text())
+            else:
+                r = run(text, hidden, dropout, args.minutes, args.threads)
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(json.dumps(r))
+            print(f"{args.corpus} H={hidden} dropout={dropout}: {r}", flush=True)
+            kept_runs.append(r)
+            rows.append(
+                [
+                    f"2x{hidden}",
+                    dropout,
+                    f"{r['val']:.4f}",
+                    f"{r['train']:.4f}",
+                    r["steps"],
+                    f"{r['chars'] / 1e6:.2f}M",
+                    f"{r['params'] / 1e6:.2f}M",
+                    f"{r['chars'] / r['params']:.2f}",
+                    f"{r['chars'] / len(text):.2f}",
+                    f"{r['seconds']:.0f}",
+                ]
+            )
+    read_back = sorted({r["note"] for r in kept_runs if "note" in r})
+    header = ["LSTM", "dropout", "best val loss", "last train loss", "steps", "chars trained", "parameters"]
+    header += ["chars per parameter", "passes", "seconds"]
+    table = markdown_table(header, rows)
+    print(table)
+    if not args.no_results:
+        append_results(
+            f"Language-model defaults: width and dropout on the {args.corpus} development corpus, "
+            f"{args.minutes:g}-minute budget",
+            table,
+            "python benchmarks/lm_defaults.py --corpus "
+            + f"{args.corpus} --sizes {' '.join(map(str, args.sizes))} --dropouts "
+            + f"{' '.join(f'{d:g}' for d in args.dropouts)} --minutes {args.minutes:g} --threads {args.threads}"
+            + (f" --chars {args.chars}" if args.chars else ""),
+            f"{len(text):,} characters of the corpus's first 90%. Machine at the start: {start}."
+            + "".join(f" Some rows were {note}." for note in read_back),
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The settings a language model chooses from its corpus and its compute: width, dropout and validation cadence.
+
+``rnnkit text train`` leaves ``--hidden_size``, ``--dropout`` and ``--val_every`` unset by default; :func:`resolve`
+fills them in before the model is built, and metrics.json records what it chose and why (``"chosen"``).
+
+The rule (measured with ``benchmarks/lm_defaults.py`` on development corpora only, see its RESULTS.md sections):
+
+1. **Compute.** The tokens the run will train on, D: with ``--time_budget``, the budget (less the time this
+   probe takes) times the measured training speed of each candidate width, less a share for validation; with
+   ``--max_steps``, steps x batch x window; with neither, ``--epochs`` passes over the training tokens.
+2. **Width.** The one of :data:`WIDTHS` whose model trains on the number of tokens per parameter (D / P) nearest
+   to :data:`TOKENS_PER_PARAMETER`, nearest as a ratio. A wider model would see too little text for its size
+   within the compute; a narrower one would stop learning before the compute runs out. Depth (``--num_layers``)
+   and ``--embed_size`` stay as given.
+3. **Dropout.** None while the run reads its text at most 4 times or trains on fewer than 10 tokens per
+   parameter (it cannot overfit yet); beyond both, rising with the logarithm of the passes up to
+   :data:`MAX_DROPOUT` (:func:`dropout_for`).
+4. **Validation cadence.** About :data:`VALIDATIONS` validations over the run (one every D / 10 tokens), so that
+   the best weights are kept and early stopping can act within any budget.
+
+A width or dropout given explicitly is kept (and used for the others' arithmetic). Timing makes the choice under
+``--time_budget`` depend on the machine; ``--resume`` reuses the first segment's choice (``chosen.json`` in the run
+folder), and ``--max_steps`` or ``--epochs`` give the same choice on every machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rnnkit.text.lm.model import LanguageModel
+
+WIDTHS = (128, 256, 384, 512, 768, 1024)
+"""Candidate hidden sizes, narrowest first."""
+TOKENS_PER_PARAMETER = 60.0
+"""The training tokens per parameter the width is chosen for. Measured in a 5-minute budget on the docstrings
+development corpus (benchmarks/lm_defaults.py): widths 128, 256, 384 and 512 trained on 63, 5.8, 1.5 and 0.5
+tokens per parameter and reached validation losses 1.83, 2.09, 2.20 and 2.32, so the best lies at 63 or beyond
+(128 is the narrowest candidate; the loss had not yet turned up at the narrow end)."""
+MAX_DROPOUT = 0.3
+"""Dropout for many passes over the text."""
+FRESH_PASSES = 4.0
+"""Passes over the text below which no dropout is used."""
+MIN_TOKENS_PER_PARAMETER = 10.0
+"""Tokens per parameter below which no dropout is used (the model is still undertrained)."""
+VALIDATIONS = 10
+"""Validations per run when --val_every is unset."""
+VALIDATION_SHARE = 0.08
+"""Share of a time budget assumed spent validating when the tokens a budget buys are estimated."""
+FILE = "chosen.json"
+
+
+def dropout_for(passes: float, tokens_per_parameter: float) -> float:
+    """Dropout for a run that makes ``passes`` passes over its training text, training on ``tokens_per_parameter``
+    tokens per parameter (step 3 of the module's rule).
+
+    None while the text is read at most :data:`FRESH_PASSES` times (repeated that little, text is about as good as
+    new: Muennighoff et al. 2023) or while the model is undertrained (fewer than :data:`MIN_TOKENS_PER_PARAMETER`
+    tokens per parameter: measured on eng-fra, dropout 0.3 lost at 2.4 and 9.9 passes with 2 tokens per parameter);
+    beyond both, rising with the logarithm of the passes, to :data:`MAX_DROPOUT`.
+
+    >>> [dropout_for(p, 60) for p in (0.5, 4.0, 8.0, 16.0, 100.0)]
+    [0.0, 0.0, 0.1, 0.2, 0.3]
+    >>> dropout_for(16.0, 2.0)
+    0.0
+    """
+    if passes <= FRESH_PASSES or tokens_per_parameter < MIN_TOKENS_PER_PARAMETER:
+        return 0.0
+    return round(min(MAX_DROPOUT, 0.1 * math.log2(passes / FRESH_PASSES)), 2)
+
+
+def parameters(settings: Any, vocab_size: int, hidden_size: int) -> int:
+    """Parameters of the language model these settings build at ``hidden_size``."""
+    model = _model(settings, vocab_size, hidden_size)
+    return sum(p.numel() for p in model.parameters())
+
+
+def seconds_per_step(settings: Any, vocab_size: int, hidden_size: int) -> float:
+    """Measured seconds of one training step (forward, backward, AdamW) on a (batch, bptt) window of random tokens,
+    after one untimed step; the global random state is left as it was."""
+    with torch.random.fork_rng():
+        model = _model(settings, vocab_size, hidden_size).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr)
+        ids = torch.randint(0, vocab_size, (settings.batch_size, settings.bptt + 1))
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            logits, _ = model(ids[:, :-1])
+            F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten()).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            times.append(time.perf_counter() - start)
+    return times[-1]
+
+
+def _model(settings: Any, vocab_size: int, hidden_size: int) -> LanguageModel:
+    return LanguageModel(
+        vocab_size,
+        settings.embed_size,
+        hidden_size,
+        settings.num_layers,
+        settings.cell,
+        settings.dropout or 0.0,
+        settings.tie_weights,
+    )
+
+
+def resolve(settings: Any, train_tokens: int, vocab_size: int, run_dir: Path | None = None) -> tuple[Any, dict]:
+    """``settings`` with hidden_size, dropout and val_every filled in, and the record of the choice (metrics.json).
+
+    Under ``--time_budget`` the probe's seconds are taken from the budget the trainer gets. A run folder that holds
+    an earlier segment's ``chosen.json`` (``--resume``) gets that choice back unchanged.
+    """
+    saved = run_dir / FILE if run_dir is not None else None
+    if saved is not None and saved.is_file():
+        chosen = json.loads(saved.read_text(encoding="utf-8"))
+        return dataclasses.replace(settings, **chosen["settings"]), chosen
+    start = time.perf_counter()
+    tokens_per_step = settings.batch_size * settings.bptt * settings.grad_accum
+    widths = [settings.hidden_size] if settings.hidden_size is not None else list(WIDTHS)
+    measured: dict[int, float] = {}
+    candidates = []  # (width, parameters, tokens)
+    for width in widths:
+        params = parameters(settings, vocab_size, width)
+        if settings.time_budget is not None:
+            measured[width] = seconds_per_step(settings, vocab_size, width)
+            left = settings.time_budget * 60 - (time.perf_counter() - start)
+            tokens = max(1.0, left * (1 - VALIDATION_SHARE) / measured[width]) * tokens_per_step  # >= 1 step
+        elif settings.max_steps is not None:
+            tokens = settings.max_steps * tokens_per_step
+        else:
+            tokens = settings.epochs * train_tokens
+        candidates.append((width, params, tokens))
+        if tokens / params < TOKENS_PER_PARAMETER:
+            break  # wider models are slower and larger: each is further from the target than this one
+    width, params, tokens = min(candidates, key=lambda c: abs(math.log(c[2] / c[1] / TOKENS_PER_PARAMETER)))
+    if settings.max_steps is not None:
+        tokens = min(tokens, settings.max_steps * tokens_per_step)
+    probe = time.perf_counter() - start
+    passes = tokens / max(train_tokens, 1)
+    values: dict[str, Any] = {
+        "hidden_size": width,
+        "dropout": settings.dropout if settings.dropout is not None else dropout_for(passes, tokens / params),
+        "val_every": settings.val_every or max(1, round(tokens / tokens_per_step / VALIDATIONS)),
+    }
+    if settings.time_budget is not None:
+        values["time_budget"] = settings.time_budget - probe / 60
+    why = {
+        "hidden_size": "given"
+        if settings.hidden_size is not None
+        else f"of {list(WIDTHS)}, the nearest to {TOKENS_PER_PARAMETER:g} training tokens per parameter: "
+        + ", ".join(f"{c[2] / c[1]:.1f} at {c[0]}" for c in candidates),
+        "dropout": "given" if settings.dropout is not None else f"{passes:.2f} passes over the training text",
+        "val_every": "given"
+        if settings.val_every
+        else f"about {VALIDATIONS} validations over the run's {tokens / tokens_per_step:.0f} expected steps",
+    }
+    chosen = {
+        "settings": values,
+        "why": why,
+        "expected_tokens": round(tokens),
+        "expected_passes": passes,
+        "parameters": params,
+        "compute": "time_budget"
+        if settings.time_budget is not None
+        else ("max_steps" if settings.max_steps is not None else "epochs"),
+        "seconds_per_step": {str(w): s for w, s in measured.items()},
+        "probe_seconds": probe,
+    }
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(chosen, indent=2) + "\n", encoding="utf-8")
+    return dataclasses.replace(settings, **values), chosen

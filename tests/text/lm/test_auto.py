@@ -1,0 +1,110 @@
+"""The language model's settings chosen from the corpus and the compute (rnnkit.text.lm.auto): the width rule by hand,
+the dropout rule, the validation cadence, the probe taken from the time budget, the choice kept for --resume and
+recorded in metrics.json and config.json, and validations that read a part of the validation text while the final
+figures read all of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from rnnkit.cli import main
+from rnnkit.text import TextGenerator
+from rnnkit.text.lm import auto
+from rnnkit.text.lm.fit import LMSettings
+
+TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n" * 6
+SMALL = {"embed_size": 8, "num_layers": 1, "bptt": 16, "batch_size": 4}
+
+
+def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
+    settings = LMSettings(**SMALL, max_steps=300_000)
+    vocab, train_tokens = 30, 40_000
+    tokens = 300_000 * 4 * 16
+
+    def distance(width: int) -> float:
+        return abs(math.log(tokens / auto.parameters(settings, vocab, width) / auto.TOKENS_PER_PARAMETER))
+
+    expected = min(auto.WIDTHS, key=distance)
+    resolved, chosen = auto.resolve(settings, train_tokens, vocab)
+    assert expected not in (auto.WIDTHS[0], auto.WIDTHS[-1])  # the rule, not an end of the range, decides
+    assert resolved.hidden_size == expected == chosen["settings"]["hidden_size"]
+    assert chosen["compute"] == "max_steps" and chosen["expected_tokens"] == tokens
+    assert chosen["expected_passes"] == pytest.approx(tokens / train_tokens)
+    ratio = tokens / auto.parameters(settings, vocab, expected)
+    assert resolved.dropout == auto.dropout_for(tokens / train_tokens, ratio) > 0  # many passes: dropout
+    assert resolved.val_every == round(300_000 / auto.VALIDATIONS)
+    # Less compute: a narrower model; so little that nothing is seen twice: the narrowest, without dropout.
+    narrower, _ = auto.resolve(dataclasses.replace(settings, max_steps=30_000), train_tokens, vocab)
+    assert narrower.hidden_size < resolved.hidden_size
+    tiny, _ = auto.resolve(dataclasses.replace(settings, max_steps=1), train_tokens, vocab)
+    assert tiny.hidden_size == auto.WIDTHS[0] and tiny.dropout == 0.0
+
+
+def test_epochs_are_the_compute_without_a_budget_and_given_values_are_kept() -> None:
+    settings = LMSettings(**SMALL, epochs=3)
+    resolved, chosen = auto.resolve(settings, 10_000, 30)
+    assert chosen["compute"] == "epochs" and chosen["expected_tokens"] == 30_000
+    assert resolved.dropout == 0.0  # 3 passes
+    given, chosen = auto.resolve(dataclasses.replace(settings, hidden_size=48, dropout=0.05, val_every=7), 10_000, 30)
+    assert (given.hidden_size, given.dropout, given.val_every) == (48, 0.05, 7)
+    assert set(chosen["why"].values()) == {"given"}
+
+
+def test_a_time_budget_is_probed_and_the_probe_is_taken_from_it(tmp_path: Path) -> None:
+    settings = LMSettings(**SMALL, time_budget=0.5)
+    resolved, chosen = auto.resolve(settings, 50_000, 30, run_dir=tmp_path)
+    assert chosen["compute"] == "time_budget" and chosen["seconds_per_step"]
+    assert str(resolved.hidden_size) in chosen["seconds_per_step"]  # the chosen width was measured
+    assert resolved.time_budget == pytest.approx(0.5 - chosen["probe_seconds"] / 60)
+    # --resume: the first segment's choice comes back as it was, without a new probe.
+    again, same = auto.resolve(settings, 50_000, 30, run_dir=tmp_path)
+    assert same == chosen and again == resolved
+
+
+def test_the_dropout_rule_rises_with_the_passes_and_is_capped() -> None:
+    values = [auto.dropout_for(p, 60.0) for p in (0.1, 1.0, 4.0, 6.0, 12.0, 100.0)]
+    assert values == sorted(values) and values[0] == values[2] == 0.0 and values[3] > 0 and values[-1] == 0.3
+    assert auto.dropout_for(100.0, 5.0) == 0.0  # undertrained: no dropout however often the text repeats
+
+
+def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> None:
+    data = tmp_path / "tiny.txt"
+    data.write_text(TEXT * 4, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["text", "train", "--data", str(data), "--out", str(out), "--quiet", "true", "--max_steps", "6"]
+    args += [a for k, v in SMALL.items() for a in (f"--{k}", str(v))] + ["--val_tokens", "40"]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    chosen = metrics["chosen"]["settings"]
+    assert config["hidden_size"] == chosen["hidden_size"] and config["dropout"] == chosen["dropout"]
+    assert json.loads((out / "chosen.json").read_text()) == metrics["chosen"]
+    # The validations read 40 tokens; the final figures are on all of the validation text.
+    lm = TextGenerator.load(out)
+    val_text = (TEXT * 4)[round(len(TEXT * 4) * 0.9) :]
+    full = lm.evaluate(val_text, bptt=16, batch_size=4)  # batched as the validation text is
+    assert metrics["val_tokens"] > 40
+    assert metrics["val_loss"] == pytest.approx(full["loss"], rel=1e-5)
+    events = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
+    assert all(abs(e["val_loss"] - metrics["val_loss"]) > 1e-9 for e in events if "val_loss" in e)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--hidden_size", "0", "expected --hidden_size >= 1"),
+        ("--dropout", "1.5", "expected --dropout in [0, 1)"),
+        ("--val_tokens", "1", "expected --val_tokens >= 2"),
+    ],
+)
+def test_bad_values_get_one_line(flag: str, value: str, expected: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "tiny.txt"
+    data.write_text(TEXT, encoding="utf-8")
+    assert main(["text", "train", "--data", str(data), "--out", str(tmp_path / "r"), flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
