@@ -91,7 +91,7 @@ def plain_loop(train: str, test: str, minutes: list[float], seed: int) -> dict[s
             clock += time.perf_counter() - start
         score = test_loss(model, tok, test)
         model.train()
-        scores[f"{budget:g}"] = {"test": score, "steps": step, "seconds": clock, "train_loss": float(loss)}
+        scores[f"{budget:g}"] = {"test": score, "steps": step, "seconds": clock, "train_loss": float(loss.detach())}
         print(f"  plain loop {budget:g} min: test {score:.4f} after {step} steps", flush=True)
     return scores
 
@@ -160,6 +160,9 @@ def main() -> None:
     runs = Path(args.runs)
     start_machine = machine()
     rows, notes = [], []
+    speed = throughput(CORPORA[args.corpora[0]](), args.threads) if args.throughput and args.only is None else None
+    if speed is not None:
+        print(f"throughput: {speed}", flush=True)
     for name in args.corpora:
         text = CORPORA[name]()
         cut = round(len(text) * 0.9)
@@ -212,8 +215,7 @@ def main() -> None:
         f"rnnkit better in {wins} of {len(rows)}. Seed {args.seed}, {args.threads} threads each, one run after "
         f"the other. Machine at the start: {start_machine}.\n\n" + "\n\n".join(notes)
     )
-    if args.throughput:
-        speed = throughput(CORPORA[args.corpora[0]](), args.threads)
+    if speed is not None:
         text += (
             f"\n\nThroughput on the same model and batch ({LAYERS}x{HIDDEN} LSTM, dropout {DROPOUT}, batch {BATCH}, "
             f"window {BPTT}, 40 steps each, validation time excluded): plain loop {speed['plain']:.3f} steps/s, "

@@ -35,14 +35,13 @@ def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
     assert resolved.hidden_size == expected == chosen["settings"]["hidden_size"]
     assert chosen["compute"] == "max_steps" and chosen["expected_tokens"] == tokens
     assert chosen["expected_passes"] == pytest.approx(tokens / train_tokens)
-    ratio = tokens / auto.parameters(settings, vocab, expected)
-    assert resolved.dropout == auto.dropout_for(tokens / train_tokens, ratio) > 0  # many passes: dropout
+    assert resolved.dropout == 0.0 and "passes" in chosen["why"]["dropout"]
     assert resolved.val_every == round(300_000 / auto.VALIDATIONS)
-    # Less compute: a narrower model; so little that nothing is seen twice: the narrowest, without dropout.
+    # Less compute: a narrower model; very little: the narrowest.
     narrower, _ = auto.resolve(dataclasses.replace(settings, max_steps=30_000), train_tokens, vocab)
     assert narrower.hidden_size < resolved.hidden_size
     tiny, _ = auto.resolve(dataclasses.replace(settings, max_steps=1), train_tokens, vocab)
-    assert tiny.hidden_size == auto.WIDTHS[0] and tiny.dropout == 0.0
+    assert tiny.hidden_size == auto.WIDTHS[0]
 
 
 def test_epochs_are_the_compute_without_a_budget_and_given_values_are_kept() -> None:
@@ -64,12 +63,6 @@ def test_a_time_budget_is_probed_and_the_probe_is_taken_from_it(tmp_path: Path) 
     # --resume: the first segment's choice comes back as it was, without a new probe.
     again, same = auto.resolve(settings, 50_000, 30, run_dir=tmp_path)
     assert same == chosen and again == resolved
-
-
-def test_the_dropout_rule_rises_with_the_passes_and_is_capped() -> None:
-    values = [auto.dropout_for(p, 60.0) for p in (0.1, 1.0, 4.0, 6.0, 12.0, 100.0)]
-    assert values == sorted(values) and values[0] == values[2] == 0.0 and values[3] > 0 and values[-1] == 0.3
-    assert auto.dropout_for(100.0, 5.0) == 0.0  # undertrained: no dropout however often the text repeats
 
 
 def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> None:
