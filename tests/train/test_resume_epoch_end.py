@@ -47,6 +47,6 @@ def test_resume_from_the_last_step_of_an_epoch_is_identical(tmp_path: Path) -> N
     resumed, resumed_result = run(tmp_path / "cut", resume=True)
     sw, sr = whole.state_dict(), resumed.state_dict()
     assert all(torch.equal(sw[k], sr[k]) for k in sw)
-    drop = ("time", "val_time")
+    drop = ("time", "validation_time")
     strip = [{k: v for k, v in e.items() if k not in drop} for e in resumed_result.history]
     assert strip == [{k: v for k, v in e.items() if k not in drop} for e in whole_result.history]

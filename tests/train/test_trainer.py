@@ -38,7 +38,7 @@ def states_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 def no_time(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in e.items() if k not in ("time", "val_time")} for e in history]
+    return [{k: v for k, v in e.items() if k not in ("time", "validation_time")} for e in history]
 
 
 class InterruptAt(Callback):
@@ -63,7 +63,7 @@ def test_fit_writes_the_run_directory_and_keeps_the_best_weights(tmp_path: Path)
     assert json.loads((tmp_path / "config.json").read_text()) == {"app": "toy", "epochs": 3}
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert lines == result.history
-    keys = {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch", "step", "time", "val_time"}
+    keys = {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch", "step", "time", "validation_time"}
     assert keys <= set(lines[0])
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -232,7 +232,7 @@ def summarize(results: list[FitResult]) -> dict[str, Any]:
         "steps": [r.steps for r in results],
         "stopped_reason": [r.stopped_reason for r in results],
         "train_seconds": sum(r.seconds for r in results),
-        "val_seconds": sum(float(r.history[-1].get("val_time", 0.0)) if r.history else 0.0 for r in results),
+        "val_seconds": sum(float(r.history[-1].get("validation_time", 0.0)) if r.history else 0.0 for r in results),
         "best_step": [r.best_step for r in results],
         "best_val": [{k: v for k, v in r.best_metrics.items() if k.startswith("val_")} for r in results],
         "final_train_loss": [r.history[-1].get("train_loss") if r.history else None for r in results],

@@ -110,7 +110,7 @@ class BestTracker:
     def update(self, event: dict[str, Any], step: int, model: nn.Module) -> bool:
         """Feed one validation event; returns whether it is a new best (then the model's weights are copied)."""
         if self.monitor not in event:
-            keys = ", ".join(sorted(k for k in event if k not in ("step", "epoch", "lr", "time", "val_time")))
+            keys = ", ".join(sorted(k for k in event if k not in ("step", "epoch", "lr", "time", "validation_time")))
             raise ValueError(
                 f"--monitor {self.monitor!r} is not among the logged metrics ({keys}); set --monitor to one of them"
             )

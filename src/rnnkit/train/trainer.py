@@ -84,7 +84,7 @@ class Trainer:
     >>> trainer = Trainer(nn.Linear(3, 1), TrainConfig(epochs=2, quiet=True), step=step)
     >>> result = trainer.fit(data, val_loader=data[:1])
     >>> result.stopped_reason, result.steps, sorted(result.best_metrics)
-    ('epochs', 8, ['epoch', 'lr', 'step', 'time', 'train_loss', 'val_loss'])
+    ('epochs', 8, ['epoch', 'lr', 'step', 'time', 'train_loss', 'val_loss', 'validation_time'])
     """
 
     def __init__(
@@ -234,7 +234,7 @@ class Trainer:
             seed_everything(cfg.seed + self.rank)
         self.runlog.write_config(self.run_config if self.run_config is not None else dataclasses.asdict(cfg))
         self.runlog.restart(self.history)
-        self._val_seconds = float(self.history[-1].get("val_time", 0.0)) if self.history else 0.0
+        self._val_seconds = float(self.history[-1].get("validation_time", 0.0)) if self.history else 0.0
         self.model.train()
         for cb in self.callbacks:
             cb.on_fit_start(self)
@@ -447,7 +447,7 @@ class Trainer:
                 event.update(self.validate(self._val_loader))
                 self._val_seconds += time.perf_counter() - start
             event["time"] = round(self._seconds(), 3)
-            event["val_time"] = round(self._val_seconds, 3)
+            event["validation_time"] = round(self._val_seconds, 3)
             self.history.append(event)
             self.runlog.event(event)
             self.last_val_step = self.step
