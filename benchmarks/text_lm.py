@@ -89,8 +89,7 @@ def plain_loop(train: str, test: str, minutes: list[float], seed: int) -> dict[s
             opt.step()
             step += 1
             clock += time.perf_counter() - start
-        score = test_loss(model, tok, test)
-        model.train()
+        score = test_loss(model, tok, test)  # stream_nll puts the model back in training mode
         scores[f"{budget:g}"] = {"test": score, "steps": step, "seconds": clock, "train_loss": float(loss.detach())}
         print(f"  plain loop {budget:g} min: test {score:.4f} after {step} steps", flush=True)
     return scores
@@ -204,7 +203,6 @@ def main() -> None:
                 f"loss {r['final_train_loss']:.4f}; plain loop's last batch loss {p['train_loss']:.4f}; rnnkit's "
                 f"choice: {'; '.join(f'{k}: {v}' for k, v in r['chosen']['why'].items())}"
             )
-        print(f"{name}: {len(train):,} / {len(test):,} characters", flush=True)
     if args.only is not None:
         return
     header = ["corpus", "minutes", "plain loop test", "rnnkit test", "difference", "rnnkit chose (passes)"]
