@@ -14,7 +14,7 @@ import rnnkit
 from rnnkit.classify.data import _aeon_data_dir, load_dataset, load_file, pad
 from rnnkit.cli import main
 
-FAST = ["--epochs", "3", "--hidden_size", "8", "--ensemble", "2", "--quiet", "true"]
+FAST = ["--family", "rnn", "--epochs", "3", "--hidden_size", "8", "--ensemble", "2", "--quiet", "true"]
 IPD_TEST = str(_aeon_data_dir() / "ItalyPowerDemand" / "ItalyPowerDemand_TEST.ts")
 
 

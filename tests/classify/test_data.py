@@ -42,7 +42,8 @@ def test_unknown_dataset():
         load_dataset("NoSuchData", "train")
     assert str(err.value) == (
         "unknown data set 'NoSuchData'; available offline (shipped with aeon): "
-        f"{', '.join(available_datasets())}. For other data use --train FILE --test FILE"
+        f"{', '.join(available_datasets())}. For other data give a folder in the UCR archive layout "
+        "(NAME/NAME_TRAIN.ts, NAME/NAME_TEST.ts) or --train FILE --test FILE"
     )
 
 

@@ -18,7 +18,24 @@ from safetensors.torch import load_file
 from rnnkit.cli import main
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-FLAGS = ["--hidden_size", "8", "--epochs", "40", "--ensemble", "2", "--time_budget", "null", "--batch_size", "8"]
+FLAGS = [
+    "--family",
+    "rnn",
+    "--conv",
+    "0",
+    "--augment",
+    "false",
+    "--hidden_size",
+    "8",
+    "--epochs",
+    "40",
+    "--ensemble",
+    "2",
+    "--time_budget",
+    "null",
+    "--batch_size",
+    "8",
+]
 FLAGS += ["--threads", "1", "--progress", "false"]
 
 

@@ -27,10 +27,14 @@ def _batch(lengths: list[int], features: int, pad_value: float = 0.0) -> tuple[l
     num_layers=st.integers(1, 2),
     patch=st.integers(1, 3),
     diff=st.booleans(),
+    conv=st.sampled_from([0, 4]),
+    squeeze=st.booleans(),
     lengths=st.lists(st.integers(1, 9), min_size=1, max_size=5),
     seed=st.integers(0, 2**16),
 )
-def test_padding_does_not_change_outputs(cell, bidirectional, pooling, num_layers, patch, diff, lengths, seed):
+def test_padding_does_not_change_outputs(
+    cell, bidirectional, pooling, num_layers, patch, diff, conv, squeeze, lengths, seed
+):
     torch.manual_seed(seed)
     model = SequenceClassifier(
         3,
@@ -42,10 +46,17 @@ def test_padding_does_not_change_outputs(cell, bidirectional, pooling, num_layer
         pooling=pooling,
         patch=patch,
         diff=diff,
+        conv=conv,
+        squeeze=squeeze,
         mean=[0.5, -1.0, 2.0],
         std=[2.0, 0.5, 1.0],
         diff_std=[0.5, 1.0, 2.0],
     ).eval()
+    if conv:  # BatchNorm running statistics away from (0, 1), so eval mode is not the identity
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
     seqs, x = _batch(lengths, 3, pad_value=123.0)  # a pad value that would show if it leaked in
     batched = model(x, torch.tensor(lengths))
     alone = torch.cat([model(s[None]) for s in seqs])
@@ -137,3 +148,47 @@ def test_wrong_input_shape():
     with pytest.raises(ValueError) as err:
         model(torch.randn(2, 5, 4))
     assert str(err.value) == "SequenceClassifier: expected input of shape (batch, time, 3), got (2, 5, 4)"
+
+
+def test_the_convolutional_branch_matches_a_hand_written_fcn():
+    """LSTM-FCN's branch against the published recipe written out with torch.nn.functional: three conv blocks
+    with kernels 8, 5, 3 ("same" padding, k // 2 zeros before), BatchNorm (eval statistics), ReLU, squeeze-and-
+    excitation after the first two, then the mean over time."""
+    import torch.nn.functional as F
+
+    from rnnkit.classify.model import ConvBranch
+
+    torch.manual_seed(0)
+    branch = ConvBranch(2, 6, squeeze=True).eval()
+    for m in branch.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    x = torch.randn(3, 11, 2)  # (B, T, F)
+    h = x.transpose(1, 2).double()
+    for i, block in enumerate(branch.blocks):
+        conv, bn = block[0], block[1]
+        k = conv.kernel_size[0]
+        h = F.conv1d(F.pad(h, (k // 2, (k - 1) // 2)), conv.weight.double())
+        h = (h - bn.running_mean.double()[:, None]) / (bn.running_var.double()[:, None] + bn.eps).sqrt()
+        h = torch.relu(h * bn.weight.double()[:, None] + bn.bias.double()[:, None])
+        if i < 2:
+            gate = branch.excite[i].gate.double()
+            h = h * gate(h.mean(dim=-1))[..., None]
+            branch.excite[i].gate.float()
+    torch.testing.assert_close(branch(x, None).double(), h.mean(dim=-1), atol=1e-5, rtol=1e-5)
+
+
+def test_a_classifier_with_a_convolutional_branch_saves_and_loads(tmp_path):
+    torch.manual_seed(0)
+    model = SequenceClassifier(2, 4, 1, 3, cell="gru", conv=4, squeeze=True, labels=["a", "b", "c"]).eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-1, 1)  # statistics a trained model has: they must travel with the weights
+    model.save(tmp_path)
+    loaded = load_model(tmp_path).eval()
+    x = torch.randn(2, 9, 2)
+    torch.testing.assert_close(loaded(x), model(x))
+    assert loaded.model_config()["conv"] == 4 and loaded.model_config()["squeeze"] is True

@@ -92,6 +92,8 @@ def test_errors():
         "to_keras: cannot express this SequenceClassifier in Keras: diff=True (first differences: no stock Keras "
         "layer); patch=2 (grouping time steps: no stock Keras layer for a padded reshape)"
     )
+    with pytest.raises(ValueError, match=r"conv=4 \(the LSTM-FCN convolutional branch is not converted\)$"):
+        to_keras(SequenceClassifier(3, 4, 1, 2, conv=4))
     with pytest.raises(TypeError, match=r"^to_keras: expected an rnnkit or torch.nn RNN/LSTM/GRU layer or a "):
         to_keras(torch.nn.Linear(2, 3))
     with pytest.raises(ValueError, match=r"^to_keras: mask_value applies to layers"):

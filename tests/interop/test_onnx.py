@@ -103,7 +103,9 @@ def test_sequence_classifier(cell, bidirectional, pooling, diff, tmp_path):
 
 def test_classifier_ensemble(tmp_path):
     torch.manual_seed(2)
-    ens = ClassifierEnsemble([SequenceClassifier(2, 4, 1, 3, cell=c) for c in ("gru", "lstm")]).eval()
+    members = [SequenceClassifier(2, 4, 1, 3, cell=c) for c in ("gru", "lstm")]
+    members.append(SequenceClassifier(2, 4, 1, 3, conv=4, squeeze=True))  # LSTM-FCN's convolutional branch
+    ens = ClassifierEnsemble(members).eval()
     path = export_onnx(ens, tmp_path / "ens.onnx")
     x, lengths = torch.randn(3, 8, 2), torch.tensor([8, 3, 5])
     with torch.no_grad():

@@ -22,11 +22,12 @@ from rnnkit.classify.fit import predict_proba
 from rnnkit.classify.inputs import check_trainable
 from rnnkit.classify.metrics import confusion_matrix, plot_confusion, scores
 from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
+from rnnkit.classify.reservoir import ReservoirClassifier
 from rnnkit.train import write_json
 from rnnkit.train.driver import Fitted, Run, run_training
 
 log = logging.getLogger(__name__)
-Model = SequenceClassifier | ClassifierEnsemble
+Model = SequenceClassifier | ClassifierEnsemble | ReservoirClassifier
 
 
 @dataclass
@@ -34,7 +35,8 @@ class TrainArgs(ClassifierOptions):
     """Train a recurrent classifier on a UCR/UEA data set (--dataset) or on files (--train/--test)."""
 
     dataset: str | None = None
-    """A UCR/UEA data set shipped with aeon (e.g. JapaneseVowels, GunPoint); uses its official train/test split."""
+    """A UCR/UEA data set with its official train/test split: a name shipped with aeon (JapaneseVowels, GunPoint,
+    ...) or a data set folder of the archive (e.g. Univariate_ts/ArrowHead, holding ArrowHead_TRAIN.ts and _TEST.ts)."""
     train: str | None = None
     """Training file: .ts, .arff or .csv (one row per series, a label column; see --label_column)."""
     test: str | None = None
@@ -94,6 +96,7 @@ def train(args: TrainArgs) -> dict[str, Any]:
 
     def fit(run: Run) -> Fitted:
         model, results, metrics = fit_members(train_data, args, run.out, run.resolved)
+        run.resolved.update(metrics.get("chosen", {}).get("values", {}))  # config.json: the values trained with
         return Fitted(model=model, results=results, metrics=metrics)
 
     def evaluate(model: Any) -> dict[str, Any]:

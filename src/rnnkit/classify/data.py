@@ -68,7 +68,9 @@ def available_datasets() -> list[str]:
 
 
 def load_dataset(name: str, split: str) -> SeriesSet:
-    """A UCR/UEA data set's official ``split`` ("train" or "test") by name, offline.
+    """A UCR/UEA data set's official ``split`` ("train" or "test"), offline: by name (one shipped with aeon) or
+    as a folder in the archive's layout (``.../Univariate_ts/ArrowHead`` holding ``ArrowHead_TRAIN.ts`` and
+    ``ArrowHead_TEST.ts``, or ``.arff``).
 
     >>> data = load_dataset("JapaneseVowels", "train")
     >>> len(data), data.channels, min(data.lengths), max(data.lengths)
@@ -76,16 +78,47 @@ def load_dataset(name: str, split: str) -> SeriesSet:
     """
     if split not in ("train", "test"):
         raise ValueError(f"expected split 'train' or 'test', got {split!r}")
+    folder = Path(name)
+    if folder.is_dir():
+        return load_file(archive_file(folder, split))
     available = available_datasets()
     if name not in available:
         raise ValueError(
             f"unknown data set {name!r}; available offline (shipped with aeon): {', '.join(available)}. "
-            "For other data use --train FILE --test FILE"
+            "For other data give a folder in the UCR archive layout (NAME/NAME_TRAIN.ts, NAME/NAME_TEST.ts) "
+            "or --train FILE --test FILE"
         )
     from aeon.datasets import load_classification
 
     X, y = load_classification(name, split=split)
     return _checked(_from_aeon(X), [str(v) for v in y], f"{name} ({split})")
+
+
+def archive_file(folder: Path, split: str) -> Path:
+    """FOLDER/NAME_TRAIN.ts (or .arff) of a data set folder in the UCR/UEA archive layout; NAME = the folder's."""
+    for suffix in (".ts", ".arff"):
+        path = folder / f"{folder.name}_{split.upper()}{suffix}"
+        if path.is_file():
+            return path
+    raise ValueError(
+        f"{folder} is not a data set folder in the UCR/UEA archive layout: expected {folder.name}_{split.upper()}.ts "
+        f"(or .arff) in it"
+    )
+
+
+def archive_datasets(root: str | Path) -> list[Path]:
+    """The data set folders under ``root`` (an unpacked UCR/UEA archive, e.g. ``Univariate_ts/``): every
+    sub-folder NAME holding NAME_TRAIN and NAME_TEST (.ts or .arff), sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"expected a folder of UCR/UEA data sets, got {root} (not a folder)")
+    found = []
+    for folder in sorted(root.iterdir(), key=lambda p: p.name.lower()):
+        if folder.is_dir() and all(
+            any((folder / f"{folder.name}_{s}{x}").is_file() for x in (".ts", ".arff")) for s in ("TRAIN", "TEST")
+        ):
+            found.append(folder)
+    return found
 
 
 # ---- files ------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
-from rnnkit.classify.model import CELLS, POOLINGS, ClassifierEnsemble, SequenceClassifier
+from rnnkit.classify.model import CELLS, POOLINGS, SequenceClassifier
 from rnnkit.train import FitResult, StepOutput, TrainConfig, Trainer, seeded_loader
 from rnnkit.train.driver import cpu_threads
 
@@ -37,12 +37,20 @@ class ModelSettings:
     """Time steps per recurrent step; None picks ceil(T_max / patch_steps)."""
     patch_steps: int = 32
     """With patch=None: aim for at most this many recurrent steps."""
+    augment: bool = False
+    """Jitter and scale the training series each time they are drawn (see :class:`_Series`)."""
+    conv: int = 0
+    """Filters of the convolutional branch (LSTM-FCN); 0 = none."""
+    squeeze: bool | None = None
+    """Squeeze-and-excitation in the convolutional branch (MLSTM-FCN); None = for multivariate data only."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"--cell must be one of {', '.join(CELLS)}; got {self.cell!r}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"--pooling must be one of {', '.join(POOLINGS)}; got {self.pooling!r}")
+        if isinstance(self.conv, bool) or not isinstance(self.conv, int) or self.conv < 0:
+            raise ValueError(f"--conv must be 0 (no convolutional branch) or a positive integer; got {self.conv!r}")
         for name in ("hidden_size", "num_layers", "patch_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -83,6 +91,8 @@ def build_model(data: SeriesSet, settings: ModelSettings) -> SequenceClassifier:
         dropout=settings.dropout,
         patch=resolve_patch(settings, max(data.lengths)),
         diff=settings.diff,
+        conv=settings.conv,
+        squeeze=data.channels > 1 if settings.squeeze is None else settings.squeeze,
         mean=mean,
         std=std,
         diff_std=diff_std,
@@ -91,18 +101,29 @@ def build_model(data: SeriesSet, settings: ModelSettings) -> SequenceClassifier:
 
 
 class _Series(torch.utils.data.Dataset):
-    """Indexable (series (T_i, F), class index) pairs; batches are padded by :func:`collate`."""
+    """Indexable (series (T_i, F), class index) pairs; batches are padded by :func:`collate`.
 
-    def __init__(self, data: SeriesSet, labels: Sequence[str]) -> None:
+    ``augment`` (training only): each time a series is drawn it is scaled by a factor ~ N(1, 0.1) per channel and
+    gets Gaussian noise of 0.03 channel standard deviations at every step ("jitter" and "scaling", Um et al. 2017;
+    Iwana & Uchida 2021), drawn from torch's global generator (seeded by the engine).
+    """
+
+    def __init__(self, data: SeriesSet, labels: Sequence[str], augment: bool = False) -> None:
         index = {c: i for i, c in enumerate(labels)}
         self.series = [torch.from_numpy(s) for s in data.series]
         self.targets = [index[c] for c in data.labels] if data.labels is not None else [-1] * len(data)
+        self.augment = augment
+        if augment:
+            self.scale = torch.tensor(channel_stats(data)[1], dtype=torch.float32)  # (F,)
 
     def __len__(self) -> int:
         return len(self.series)
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        return self.series[i], self.targets[i]
+        s = self.series[i]  # (T_i, F)
+        if self.augment:
+            s = s * (1 + 0.1 * torch.randn(1, s.shape[1])) + 0.03 * self.scale * torch.randn(s.shape)
+        return s, self.targets[i]
 
 
 def collate(items: list[tuple[Tensor, int]]) -> tuple[Tensor, Tensor, Tensor]:
@@ -179,7 +200,11 @@ def _fit(
     model = build_model(fit_data, settings)
     labels = model.labels
     train_loader = seeded_loader(
-        _Series(fit_data, labels), train_config.batch_size, shuffle=True, seed=train_config.seed, collate_fn=collate
+        _Series(fit_data, labels, settings.augment),
+        train_config.batch_size,
+        shuffle=True,
+        seed=train_config.seed,
+        collate_fn=collate,
     )
     val_loader = None
     if val_data is not None:
@@ -199,8 +224,9 @@ def _fit(
 
 
 @torch.no_grad()
-def predict_proba(model: SequenceClassifier | ClassifierEnsemble, data: SeriesSet, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (N, C) for every series of ``data``, in ``model.labels`` order."""
+def predict_proba(model: Any, data: SeriesSet, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, C) for every series of ``data``, in ``model.labels`` order (``model``: a
+    SequenceClassifier, ReservoirClassifier or ClassifierEnsemble)."""
     model.eval()
     out = []
     for start in range(0, len(data), batch_size):

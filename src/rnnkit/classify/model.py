@@ -15,6 +15,14 @@ sequence shorter than the longest one. Here every pooling looks at each sequence
 recurrent layer (as PatchTST does for transformers): T/patch steps to run through, which makes long univariate
 series (GunPoint, T=150) far easier for a plain RNN to learn and faster to train.
 
+``conv`` > 0 adds a convolutional branch beside the recurrent one, as LSTM-FCN (Karim et al. 2018) does: the fully
+convolutional network of Wang et al. (2017) (three Conv1d-BatchNorm-ReLU blocks of ``conv``, ``2*conv`` and
+``conv`` filters, kernels 8, 5 and 3, global average pooling over each series' valid steps), with
+squeeze-and-excitation after the first two blocks when ``squeeze`` is set (MLSTM-FCN, Karim et al. 2019). The
+branch reads the standardised series at full resolution (not patched); its pooled features are concatenated with
+the recurrent branch's before the output layer. Unlike the papers, the recurrent branch reads the series in time
+order (patched as above), not the "dimension shuffle" that turns a univariate series into one step of T features.
+
 Preprocessing travels with the model: the per-channel ``mean``/``std`` fitted on the training split and the
 class ``labels`` live in :meth:`SequenceClassifier.model_config`, so a loaded model takes raw series.
 
@@ -50,6 +58,63 @@ def _check_positive(what: str, value: object) -> int:
     return value
 
 
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation over channels (Hu et al. 2018), as MLSTM-FCN places it: (B, C, T) -> (B, C, T),
+    each channel scaled by a gate computed from its mean over the valid steps."""
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.gate = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.Sigmoid())
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        return x * self.gate(_masked_mean(x, mask))[..., None]
+
+
+class ConvBranch(nn.Module):
+    """The fully convolutional branch of LSTM-FCN: (B, T, F) standardised series -> (B, filters) pooled features.
+
+    Positions past each length are zeroed after every block, and the pooling averages the valid steps only.
+    BatchNorm's batch statistics do include the padded positions of a batch of unequal lengths (a small bias;
+    equal-length data sets are unaffected).
+    """
+
+    KERNELS = (8, 5, 3)
+
+    def __init__(self, input_size: int, filters: int, squeeze: bool) -> None:
+        super().__init__()
+        widths = [input_size, filters, 2 * filters, filters]
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv1d(widths[i], widths[i + 1], k, bias=False),  # "same" padding in forward
+                nn.BatchNorm1d(widths[i + 1]),
+                nn.ReLU(),
+            )
+            for i, k in enumerate(self.KERNELS)
+        )
+        self.excite = nn.ModuleList(SqueezeExcite(widths[i + 1]) for i in range(2)) if squeeze else None
+        self.out_features = filters
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        x = x.transpose(1, 2)  # (B, F, T)
+        m = None if mask is None else mask.transpose(1, 2).to(x.dtype)  # (B, 1, T)
+        for i, block in enumerate(self.blocks):
+            k = self.KERNELS[i]
+            x = block(nn.functional.pad(x, (k // 2, (k - 1) // 2)))  # (B, C_i, T): "same" length, as in FCN
+            if m is not None:
+                x = x * m
+            if self.excite is not None and i < len(self.excite):
+                x = self.excite[i](x, m)
+        return _masked_mean(x, m)  # (B, filters)
+
+
+def _masked_mean(x: Tensor, mask: Tensor | None) -> Tensor:
+    """(B, C, T), mask (B, 1, T) of 0/1 or None -> mean over the valid steps (B, C); ``x`` is zero past them."""
+    if mask is None:
+        return x.mean(dim=-1)
+    return x.sum(dim=-1) / mask.sum(dim=-1).clamp_min(1.0)
+
+
 @register_model("sequence_classifier")
 class SequenceClassifier(SavableModel, nn.Module):
     """Recurrent classifier for padded batches of variable-length multivariate series.
@@ -66,6 +131,8 @@ class SequenceClassifier(SavableModel, nn.Module):
         patch: time steps grouped into one recurrent step (1 = none).
         diff: append each channel's first difference x_t - x_{t-1} (0 at t=0) as extra channels, so the
             recurrent layer sees the slope directly (it helps on smooth univariate series such as GunPoint).
+        conv: filters of the convolutional branch (LSTM-FCN, see the module docstring); 0 = none.
+        squeeze: squeeze-and-excitation in the convolutional branch (MLSTM-FCN).
         mean, std: per-channel standardisation (F values each), applied inside ``forward``; identity when omitted.
         diff_std: per-channel scale of the first differences of the standardised series (with ``diff``).
         labels: the class names, in logit order (default ``"0"``..``"C-1"``).
@@ -92,6 +159,8 @@ class SequenceClassifier(SavableModel, nn.Module):
         dropout: float = 0.0,
         patch: int = 1,
         diff: bool = False,
+        conv: int = 0,
+        squeeze: bool = False,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         diff_std: Sequence[float] | None = None,
@@ -103,6 +172,8 @@ class SequenceClassifier(SavableModel, nn.Module):
         _check_positive("num_layers", num_layers)
         _check_positive("num_classes", num_classes)
         _check_positive("patch", patch)
+        if isinstance(conv, bool) or not isinstance(conv, int) or conv < 0:
+            raise ValueError(f"expected conv (filters of the convolutional branch) >= 0, got {conv!r}")
         _check_choice("cell", cell, list(CELLS))
         _check_choice("pooling", pooling, POOLINGS)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
@@ -118,6 +189,7 @@ class SequenceClassifier(SavableModel, nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.num_classes, self.cell, self.bidirectional = num_classes, cell, bidirectional
         self.pooling, self.dropout, self.patch, self.diff = pooling, float(dropout), patch, bool(diff)
+        self.conv, self.squeeze = conv, bool(squeeze)
         self.labels = [str(c) for c in labels] if labels is not None else [str(i) for i in range(num_classes)]
         # Not persistent: they live in config.json (preprocessing), not among the weights.
         self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * input_size), persistent=False)
@@ -134,6 +206,8 @@ class SequenceClassifier(SavableModel, nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         features = hidden_size * (2 if bidirectional else 1) * {"meanmax": 2, "all": 3}.get(pooling, 1)
+        self.fcn = ConvBranch(input_size * (2 if diff else 1), conv, squeeze) if conv else None
+        features += conv
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(features, num_classes)
 
@@ -151,6 +225,8 @@ class SequenceClassifier(SavableModel, nn.Module):
             "dropout": self.dropout,
             "patch": self.patch,
             "diff": self.diff,
+            "conv": self.conv,
+            "squeeze": self.squeeze,
             "mean": [float(v) for v in self.mean.tolist()],
             "std": [float(v) for v in self.std.tolist()],
             "diff_std": [float(v) for v in self.diff_std.tolist()],
@@ -178,6 +254,7 @@ class SequenceClassifier(SavableModel, nn.Module):
         if self.diff:
             dx = torch.diff(x, dim=1, prepend=x[:, :1]) / self.diff_std  # (B, T, F), 0 at t=0
             x = torch.cat([x, dx if mask is None else dx * mask], dim=-1)  # (B, T, 2F)
+        conv = None if self.fcn is None else self.fcn(x, mask)  # (B, conv), at full resolution
         if self.patch > 1:
             steps = math.ceil(T / self.patch)
             x = nn.functional.pad(x, (0, 0, 0, steps * self.patch - T))  # (B, steps * patch, F')
@@ -185,7 +262,10 @@ class SequenceClassifier(SavableModel, nn.Module):
             if lengths is not None:
                 lengths = torch.div(lengths + self.patch - 1, self.patch, rounding_mode="floor")
         y, h = self.rnn(x, lengths=lengths)  # y (B, T', D*H), zero past each length
-        return self.head(self.drop(self._pool(y, h, lengths)))
+        features = self._pool(y, h, lengths)  # (B, D*H * poolings)
+        if conv is not None:
+            features = torch.cat([features, conv], dim=-1)
+        return self.head(self.drop(features))
 
     def _pool(self, y: Tensor, h: Tensor | tuple[Tensor, ...], lengths: Tensor | None) -> Tensor:
         """-> (B, D*H), or (B, 2*D*H) for "meanmax", (B, 3*D*H) for "all"."""
@@ -223,11 +303,13 @@ class SequenceClassifier(SavableModel, nn.Module):
 
 @register_model("sequence_classifier_ensemble")
 class ClassifierEnsemble(SavableModel, nn.Module):
-    """Several :class:`SequenceClassifier` trained from different seeds; predicts the mean of their probabilities.
+    """Several classifiers (:class:`SequenceClassifier` from different seeds, and/or
+    :class:`~rnnkit.classify.reservoir.ReservoirClassifier`); predicts the weighted mean of their probabilities.
 
-    Averaging members from several seeds makes the predictions depend less on one seed (the default of 3 was
-    chosen on development sets; benchmarks/RESULTS.md records no per-seed spread). ``forward`` returns the log of
-    the mean probability, so ``softmax``/``argmax`` of it behave like a single model's logits.
+    Averaging members from several seeds makes the predictions depend less on one seed. ``weights`` (one per
+    member, default equal) are normalised to sum to 1; ``rnnkit classify train`` gives a trained-network half and
+    a reservoir half 0.5 each when cross-validation picks both. ``forward`` returns the log of the mean probability,
+    so ``softmax``/``argmax`` of it behave like a single model's logits.
 
     >>> import torch
     >>> members = [SequenceClassifier(2, 4, 1, 3, labels=["a", "b", "c"]) for _ in range(2)]
@@ -235,31 +317,43 @@ class ClassifierEnsemble(SavableModel, nn.Module):
     True
     """
 
-    def __init__(self, members: Sequence[SequenceClassifier]) -> None:
+    def __init__(self, members: Sequence[nn.Module], weights: Sequence[float] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("expected at least one member classifier, got none")
-        first = members[0]
+        first: Any = members[0]
         for m in members[1:]:
             if m.labels != first.labels or m.input_size != first.input_size:
                 raise ValueError(
                     f"ensemble members disagree: labels {m.labels} with {m.input_size} channels vs "
                     f"{first.labels} with {first.input_size}"
                 )
+        weights = [1.0] * len(members) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(members) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"expected one non-negative weight per member ({len(members)}), got {weights}")
+        self.weights = [w / sum(weights) for w in weights]
         self.members = nn.ModuleList(members)
         self.labels, self.input_size, self.num_classes = first.labels, first.input_size, first.num_classes
 
     def model_config(self) -> dict[str, Any]:
-        return {"members": [m.model_config() for m in self.members]}  # type: ignore[operator]
+        members = [{"kind": type(m).model_kind, **m.model_config()} for m in self.members]  # type: ignore[attr-defined,operator]
+        return {"members": members, "weights": self.weights}
 
     @classmethod
     def from_model_config(cls, config: dict[str, Any]) -> ClassifierEnsemble:
-        return cls([SequenceClassifier.from_model_config(c) for c in config["members"]])
+        from rnnkit.classify.reservoir import ReservoirClassifier
+
+        kinds = {"sequence_classifier": SequenceClassifier, "reservoir_classifier": ReservoirClassifier}
+        members = []
+        for c in config["members"]:
+            c = dict(c)
+            members.append(kinds[c.pop("kind", "sequence_classifier")].from_model_config(c))  # type: ignore[attr-defined]
+        return cls(members, config.get("weights"))
 
     def forward(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        """Raw series (B, T, F) -> log of the members' mean probabilities (B, C)."""
-        probs = torch.stack([torch.softmax(m(x, lengths), dim=-1) for m in self.members])  # (M, B, C)
-        return probs.mean(dim=0).clamp_min(1e-12).log()
+        """Raw series (B, T, F) -> log of the members' weighted mean probabilities (B, C)."""
+        probs = torch.stack([w * torch.softmax(m(x, lengths), dim=-1) for w, m in zip(self.weights, self.members)])
+        return probs.sum(dim=0).clamp_min(1e-12).log()  # (B, C)
 
     @torch.no_grad()
     def predict_proba(self, x: Any, lengths: Tensor | Sequence[int] | None = None) -> Tensor:

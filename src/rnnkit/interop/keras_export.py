@@ -116,6 +116,8 @@ def _classifier(clf: Any, keras: Any) -> Any:
     problems = []
     if clf.diff:
         problems.append("diff=True (first differences: no stock Keras layer)")
+    if getattr(clf, "conv", 0):
+        problems.append(f"conv={clf.conv} (the LSTM-FCN convolutional branch is not converted)")
     if clf.patch > 1:
         problems.append(f"patch={clf.patch} (grouping time steps: no stock Keras layer for a padded reshape)")
     if problems:

@@ -85,6 +85,11 @@ def _recipe(model: Any, what: str) -> tuple[Callable[..., Any], Inputs, list[str
     if kind in ("sequence_classifier", "sequence_classifier_ensemble"):
         F_ = model.input_size
         members = list(model.members) if kind == "sequence_classifier_ensemble" else [model]
+        if any(getattr(type(m), "model_kind", None) == "reservoir_classifier" for m in members):
+            raise NotExportable(
+                "an ensemble with a reservoir member cannot be exported: the reservoir runs a Python loop over the "
+                "time steps, which the ONNX trace would unroll to the example's length (train with --family rnn)"
+            )
         patch = max(int(m.patch) for m in members)
         if patch > 1:
             raise NotExportable(

@@ -1,0 +1,83 @@
+"""The reservoir classifier against references: its recurrence against a float64 NumPy loop, its ridge readout
+against scikit-learn, padding invariance, and saving inside an ensemble beside a trained network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.classify.data import load_dataset, pad
+from rnnkit.classify.model import ClassifierEnsemble, SequenceClassifier
+from rnnkit.classify.reservoir import ALPHAS, ReservoirClassifier, dilations_for, fit_reservoir, ridge_loo
+from rnnkit.train import load_model
+
+
+@pytest.mark.parametrize("window", [1, 3])
+def test_features_match_a_float64_numpy_loop(window):
+    model = ReservoirClassifier(2, 3, units=5, groups=3, window=window, dilations=dilations_for(12, window, 3), seed=4)
+    model.mean.copy_(torch.tensor([0.5, -1.0]))
+    model.std.copy_(torch.tensor([2.0, 0.5]))
+    model.diff_std.copy_(torch.tensor([1.5, 0.7]))
+    x = torch.randn(1, 12, 2)
+    got = model.features(x).double().numpy()[0]
+
+    z = (x[0].double().numpy() - [0.5, -1.0]) / [2.0, 0.5]  # (T, F)
+    dz = np.diff(z, axis=0, prepend=z[:1]) / [1.5, 0.7]
+    u = np.concatenate([z, dz], axis=1)  # (T, 2F)
+    w_in, w_rec = model.w_in.double().numpy(), model.w_rec.double().numpy()
+    bias, leak = model.bias.double().numpy(), model.leak.double().numpy()
+    h = np.zeros(15)
+    states = []
+    for t in range(12):
+        drive = []
+        for g, d in enumerate(model.dilations):
+            past = [u[t - j * d] if t - j * d >= 0 else np.zeros(4) for j in range(window - 1, -1, -1)]
+            drive.append(np.concatenate(past) @ w_in[g])
+        h = (1 - leak) * h + leak * np.tanh(np.concatenate(drive) + bias + h @ w_rec)
+        states.append(h)
+    states = np.array(states)
+    want = np.concatenate([states.mean(0), states.max(0), states[-1], (states > 0).mean(0)])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_padding_does_not_change_the_scores():
+    torch.manual_seed(0)
+    model = ReservoirClassifier(2, 3, units=4, groups=2, window=3, dilations=[1, 2])
+    series = [torch.randn(n, 2) for n in (7, 3, 5)]
+    x, lengths = pad([s.numpy() for s in series])
+    batched = model(x, lengths)
+    alone = torch.cat([model(s[None]) for s in series])
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_ridge_readout_matches_scikit_learn():
+    from sklearn.linear_model import Ridge, RidgeClassifierCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 60))  # more features than series, as the reservoir's are
+    y = rng.integers(0, 3, size=40)
+    X[:, 0] += y  # some signal
+    weight, bias, alpha, temperature = ridge_loo(torch.from_numpy(X), torch.from_numpy(y), 3)
+    reference = RidgeClassifierCV(alphas=ALPHAS).fit(X, y)
+    assert alpha == pytest.approx(reference.alpha_)
+    ridge = Ridge(alpha=alpha).fit(X, np.where(np.eye(3)[y] > 0, 1.0, -1.0))
+    np.testing.assert_allclose(weight.numpy(), ridge.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(bias.numpy(), ridge.intercept_, rtol=1e-6, atol=1e-8)
+    assert 0.01 <= temperature <= 10
+
+
+def test_fitted_on_a_real_data_set_and_saved_beside_a_network(tmp_path):
+    train, test = load_dataset("ItalyPowerDemand", "train"), load_dataset("ItalyPowerDemand", "test")
+    reservoir = fit_reservoir(train, window=9, units=16, groups=4)
+    x, lengths = pad(test.series)
+    pred = reservoir(x, lengths).argmax(-1).numpy()
+    accuracy = np.mean([reservoir.labels[i] == c for i, c in zip(pred, test.labels)])
+    assert accuracy > 0.8  # two balanced classes: chance is 0.5
+    network = SequenceClassifier(1, 4, 1, 2, labels=reservoir.labels).eval()
+    ensemble = ClassifierEnsemble([network, reservoir], [0.5, 0.5]).eval()
+    ensemble.save(tmp_path)
+    loaded = load_model(tmp_path).eval()
+    torch.testing.assert_close(loaded(x[:20], lengths[:20]), ensemble(x[:20], lengths[:20]))
+    assert [type(m).__name__ for m in loaded.members] == ["SequenceClassifier", "ReservoirClassifier"]
+    assert loaded.members[1].dilations == reservoir.dilations and loaded.weights == [0.5, 0.5]
