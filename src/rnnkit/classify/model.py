@@ -58,6 +58,32 @@ def _check_positive(what: str, value: object) -> int:
     return value
 
 
+def standardise(model: Any, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    """The preprocessing every classifier here shares (its ``mean``, ``std``, ``diff_std`` buffers and ``diff``):
+    raw (B, T, F) -> standardised (B, T, F), with each channel's first difference appended when ``model.diff``
+    (B, T, 2F; 0 at t=0), zero past each length so it never depends on the pad value; and the mask (B, T, 1) of
+    valid steps (None without ``lengths``)."""
+    x = (x - model.mean) / model.std  # (B, T, F)
+    mask = None
+    if lengths is not None:
+        mask = (torch.arange(x.shape[1], device=x.device) < lengths[:, None])[..., None]  # (B, T, 1)
+        x = x * mask
+    if model.diff:
+        dx = torch.diff(x, dim=1, prepend=x[:, :1]) / model.diff_std  # (B, T, F), 0 at t=0
+        x = torch.cat([x, dx if mask is None else dx * mask], dim=-1)  # (B, T, 2F)
+    return x, mask
+
+
+def preprocessing_config(model: Any) -> dict[str, Any]:
+    """The preprocessing and class names of a classifier, for its ``model_config``."""
+    return {
+        "mean": [float(v) for v in model.mean.tolist()],
+        "std": [float(v) for v in model.std.tolist()],
+        "diff_std": [float(v) for v in model.diff_std.tolist()],
+        "labels": list(model.labels),
+    }
+
+
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation over channels (Hu et al. 2018), as MLSTM-FCN places it: (B, C, T) -> (B, C, T),
     each channel scaled by a gate computed from its mean over the valid steps."""
@@ -227,10 +253,7 @@ class SequenceClassifier(SavableModel, nn.Module):
             "diff": self.diff,
             "conv": self.conv,
             "squeeze": self.squeeze,
-            "mean": [float(v) for v in self.mean.tolist()],
-            "std": [float(v) for v in self.std.tolist()],
-            "diff_std": [float(v) for v in self.diff_std.tolist()],
-            "labels": list(self.labels),
+            **preprocessing_config(self),
         }
 
     @classmethod
@@ -245,15 +268,9 @@ class SequenceClassifier(SavableModel, nn.Module):
                 f"SequenceClassifier: expected input of shape (batch, time, {self.input_size}), got {tuple(x.shape)}"
             )
         B, T, _ = x.shape
-        x = (x - self.mean) / self.std  # (B, T, F)
-        mask = None
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=x.device)
-            mask = (torch.arange(T, device=x.device) < lengths[:, None])[..., None]  # (B, T, 1)
-            x = x * mask  # padding -> 0 after standardising, so it never depends on the pad value
-        if self.diff:
-            dx = torch.diff(x, dim=1, prepend=x[:, :1]) / self.diff_std  # (B, T, F), 0 at t=0
-            x = torch.cat([x, dx if mask is None else dx * mask], dim=-1)  # (B, T, 2F)
+        x, mask = standardise(self, x, lengths)  # (B, T, F or 2F), (B, T, 1) or None
         conv = None if self.fcn is None else self.fcn(x, mask)  # (B, conv), at full resolution
         if self.patch > 1:
             steps = math.ceil(T / self.patch)

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
+from rnnkit.classify.model import _batch, preprocessing_config, standardise
 from rnnkit.train import SavableModel, register_model
 
 ALPHAS = np.logspace(-3, 4, 15)
@@ -118,10 +119,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
             "seed": self.seed,
             "temperature": self.temperature,
             "alpha": self.alpha,
-            "mean": [float(v) for v in self.mean.tolist()],
-            "std": [float(v) for v in self.std.tolist()],
-            "diff_std": [float(v) for v in self.diff_std.tolist()],
-            "labels": list(self.labels),
+            **preprocessing_config(self),
         }
 
     @classmethod
@@ -137,11 +135,9 @@ class ReservoirClassifier(SavableModel, nn.Module):
             )
         B, T, _ = x.shape
         lengths = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths, device=x.device)
-        mask = (torch.arange(T, device=x.device) < lengths[:, None]).to(x.dtype)  # (B, T)
-        x = (x - self.mean) / self.std * mask[..., None]
-        if self.diff:
-            dx = torch.diff(x, dim=1, prepend=x[:, :1]) / self.diff_std * mask[..., None]
-            x = torch.cat([x, dx], dim=-1)  # (B, T, 2F)
+        x, valid_steps = standardise(self, x, lengths)  # (B, T, F or 2F), (B, T, 1)
+        assert valid_steps is not None
+        mask = valid_steps[..., 0].to(x.dtype)  # (B, T)
         drive = torch.cat([self._windows(x, d) @ w for d, w in zip(self.dilations, self.w_in)], dim=-1)  # (B, T, N)
         drive = drive + self.bias
         h = torch.zeros(B, self.w_rec.shape[0], dtype=x.dtype, device=x.device)
@@ -173,8 +169,6 @@ class ReservoirClassifier(SavableModel, nn.Module):
 
     @torch.no_grad()
     def predict_proba(self, x: Any, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        from rnnkit.classify.model import _batch
-
         x, lengths = _batch(x, lengths)
         return torch.softmax(self(x, lengths), dim=-1)
 

@@ -15,6 +15,10 @@ The rule (measured with ``benchmarks/lm_defaults.py`` on development corpora onl
 3. **Dropout.** None (:func:`dropout_for`): on development data it lost wherever it was measured.
 4. **Validation cadence.** About :data:`VALIDATIONS` validations over the run (one every D / 10 tokens), so that
    the best weights are kept and early stopping can act within any budget.
+5. **Epochs under a time budget.** ``--epochs`` left at its default is raised to :data:`EPOCHS_MARGIN` times the
+   passes the budget is expected to buy, so the budget ends the run (the learning-rate decay follows the clock
+   under a budget, see :class:`rnnkit.train.schedule.LRSchedule`); the default of 50 would stop a budgeted run on a
+   small corpus after a fraction of its time. An ``--epochs`` other than the default is kept.
 
 A width or dropout given explicitly is kept (and used for the others' arithmetic). Timing makes the choice under
 ``--time_budget`` depend on the machine; ``--resume`` reuses the first segment's choice (``chosen.json`` in the run
@@ -47,6 +51,9 @@ beat 256 (17.5). Known limit: on tiny-shakespeare at 15 minutes this choice (2x1
 VALIDATIONS = 10
 """Validations per run when --val_every is unset."""
 VALIDATION_SHARE = 0.08
+EPOCHS_MARGIN = 4.0
+"""Under ``--time_budget``: the default ``--epochs`` becomes this many times the expected passes (the speed probe
+can be off; the budget should end the run, not the epochs)."""
 """Share of a time budget assumed spent validating when the tokens a budget buys are estimated."""
 FILE = "chosen.json"
 
@@ -138,8 +145,12 @@ def resolve(settings: Any, train_tokens: int, vocab_size: int, run_dir: Path | N
         "dropout": settings.dropout if settings.dropout is not None else dropout_for(passes, tokens / params),
         "val_every": settings.val_every or max(1, round(tokens / tokens_per_step / VALIDATIONS)),
     }
+    epochs_default = next(f.default for f in dataclasses.fields(settings) if f.name == "epochs")
+    raise_epochs = settings.time_budget is not None and settings.epochs == epochs_default
     if settings.time_budget is not None:
         values["time_budget"] = settings.time_budget - probe / 60
+    if raise_epochs:  # the budget ends the run (and paces the learning-rate decay), not the default --epochs
+        values["epochs"] = max(settings.epochs, math.ceil(EPOCHS_MARGIN * passes))
     why = {
         "hidden_size": "given"
         if settings.hidden_size is not None
@@ -152,6 +163,11 @@ def resolve(settings: Any, train_tokens: int, vocab_size: int, run_dir: Path | N
         if settings.val_every
         else f"about {VALIDATIONS} validations over the run's {tokens / tokens_per_step:.0f} expected steps",
     }
+    if raise_epochs:
+        why["epochs"] = (
+            f"the default {epochs_default} raised to {EPOCHS_MARGIN:g}x the {passes:.1f} passes the time budget is "
+            "expected to buy, so that the budget ends the run"
+        )
     chosen = {
         "settings": values,
         "why": why,
