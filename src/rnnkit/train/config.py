@@ -185,7 +185,8 @@ class FitResult:
     """Every logged event (one per validation, or per epoch without validation), as in metrics.jsonl."""
     stopped_reason: str
     """'epochs', 'max_steps', 'time_budget', 'early_stopping', 'callback' or 'interrupted' (Ctrl-C/SIGTERM: the
-    last checkpoint was written at the step boundary, the model holds the best weights so far)."""
+    last checkpoint was written at the step boundary, the model holds the best weights so far); 'closed_form' for
+    a model an application fitted without steps (a ridge readout)."""
     seconds: float
     """Training time in seconds, summed over resumed segments."""
     steps: int = 0

@@ -247,12 +247,22 @@ def summary_line(metrics: dict[str, Any], monitor: str, model_dir: Path, extra: 
     >>> print(summary_line(m, "val_loss", Path("runs/x/model"), "test accuracy 0.912"))
     stopped by early_stopping after 1700 steps in 83.2 s; best val_loss 0.1235; test accuracy 0.912; model saved to
     runs/x/model
+
+    Members fitted without steps (``stopped_reason`` "closed_form", e.g. a ridge readout) are counted apart:
+
+    >>> m = {"members": 3, "steps": [0, 0, 0], "stopped_reason": ["closed_form"] * 3, "train_seconds": 1.5}
+    >>> print(summary_line(m, "val_loss", Path("m")))
+    fitted in closed form (3 members) in 1.5 s; model saved to m
     """
-    reasons = sorted(set(metrics["stopped_reason"]))
+    closed = metrics["stopped_reason"].count("closed_form")
+    reasons = sorted(set(metrics["stopped_reason"]) - {"closed_form"})
     members = metrics["members"]
     steps = sum(metrics["steps"])
+    head = f"stopped by {', '.join(reasons)} after {steps} steps" if reasons else "fitted in closed form"
+    if reasons and closed:
+        head += f", {closed} more fitted in closed form"
     parts = [
-        f"stopped by {', '.join(reasons)} after {steps} steps"
+        head
         + (f" ({members} members)" if members > 1 else "")
         + f" in {metrics['train_seconds']:.1f} s"
         + (f" ({metrics['val_seconds']:.1f} s of it validating)" if metrics.get("val_seconds") else "")
