@@ -58,6 +58,33 @@ def _check_positive(what: str, value: object) -> int:
     return value
 
 
+def set_preprocessing(
+    model: nn.Module,
+    input_size: int,
+    num_classes: int,
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    diff_std: Sequence[float] | None,
+    labels: Sequence[str] | None,
+) -> None:
+    """Check and attach a classifier's preprocessing: the per-channel ``mean``/``std``/``diff_std`` buffers
+    (identity when omitted; not persistent, since they live in config.json) and the class ``labels``
+    (default "0".."C-1"). Shared by every classifier here; :func:`standardise` applies them."""
+    for name, values in (("mean", mean), ("std", std), ("diff_std", diff_std)):
+        if values is not None and len(values) != input_size:
+            raise ValueError(f"expected {name} to have input_size={input_size} values, got {len(values)}")
+    for name, values in (("std", std), ("diff_std", diff_std)):
+        if values is not None and min(values) <= 0:
+            raise ValueError(f"expected every {name} > 0, got {min(values)}")
+    if labels is not None and len(labels) != num_classes:
+        raise ValueError(f"expected num_classes={num_classes} labels, got {len(labels)}")
+    ones = [1.0] * input_size
+    model.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * input_size), persistent=False)
+    model.register_buffer("std", torch.tensor(std if std is not None else ones), persistent=False)
+    model.register_buffer("diff_std", torch.tensor(diff_std if diff_std is not None else ones), persistent=False)
+    model.labels = [str(c) for c in labels] if labels is not None else [str(i) for i in range(num_classes)]  # type: ignore[assignment]
+
+
 def standardise(model: Any, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
     """The preprocessing every classifier here shares (its ``mean``, ``std``, ``diff_std`` buffers and ``diff``):
     raw (B, T, F) -> standardised (B, T, F), with each channel's first difference appended when ``model.diff``
@@ -169,6 +196,7 @@ class SequenceClassifier(SavableModel, nn.Module):
     torch.Size([2, 4])
     """
 
+    labels: list[str]
     mean: Tensor
     std: Tensor
     diff_std: Tensor
@@ -204,24 +232,11 @@ class SequenceClassifier(SavableModel, nn.Module):
         _check_choice("pooling", pooling, POOLINGS)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"expected dropout in [0, 1), got {dropout!r}")
-        for name, values in (("mean", mean), ("std", std), ("diff_std", diff_std)):
-            if values is not None and len(values) != input_size:
-                raise ValueError(f"expected {name} to have input_size={input_size} values, got {len(values)}")
-        for name, values in (("std", std), ("diff_std", diff_std)):
-            if values is not None and min(values) <= 0:
-                raise ValueError(f"expected every {name} > 0, got {min(values)}")
-        if labels is not None and len(labels) != num_classes:
-            raise ValueError(f"expected num_classes={num_classes} labels, got {len(labels)}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.num_classes, self.cell, self.bidirectional = num_classes, cell, bidirectional
         self.pooling, self.dropout, self.patch, self.diff = pooling, float(dropout), patch, bool(diff)
         self.conv, self.squeeze = conv, bool(squeeze)
-        self.labels = [str(c) for c in labels] if labels is not None else [str(i) for i in range(num_classes)]
-        # Not persistent: they live in config.json (preprocessing), not among the weights.
-        self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * input_size), persistent=False)
-        self.register_buffer("std", torch.tensor(std if std is not None else [1.0] * input_size), persistent=False)
-        ones = [1.0] * input_size
-        self.register_buffer("diff_std", torch.tensor(diff_std if diff_std is not None else ones), persistent=False)
+        set_preprocessing(self, input_size, num_classes, mean, std, diff_std, labels)
         self.rnn = make_layer(
             cell,
             input_size * patch * (2 if diff else 1),

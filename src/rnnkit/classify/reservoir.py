@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
-from rnnkit.classify.model import _batch, preprocessing_config, standardise
+from rnnkit.classify.model import _batch, preprocessing_config, set_preprocessing, standardise
 from rnnkit.train import SavableModel, register_model
 
 ALPHAS = np.logspace(-3, 4, 15)
@@ -52,6 +52,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
     w_rec: Tensor
     bias: Tensor
     leak: Tensor
+    labels: list[str]
     mean: Tensor
     std: Tensor
     diff_std: Tensor
@@ -89,11 +90,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
         self.input_size, self.num_classes, self.units, self.groups = input_size, num_classes, units, groups
         self.window, self.dilations = window, dilations
         self.diff, self.seed, self.temperature, self.alpha = bool(diff), seed, float(temperature), float(alpha)
-        self.labels = [str(c) for c in labels] if labels is not None else [str(i) for i in range(num_classes)]
-        ones = [1.0] * input_size
-        self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0] * input_size), persistent=False)
-        self.register_buffer("std", torch.tensor(std if std is not None else ones), persistent=False)
-        self.register_buffer("diff_std", torch.tensor(diff_std if diff_std is not None else ones), persistent=False)
+        set_preprocessing(self, input_size, num_classes, mean, std, diff_std, labels)
         w_in, w_rec, bias, leak = _reservoir(input_size * (2 if diff else 1) * window, units, groups, seed)
         w_in = w_in / math.sqrt(window)  # the same drive variance whatever the window
         # The reservoir follows from the seed; the weights are saved anyway, so a model file does not depend on

@@ -65,6 +65,16 @@ def test_a_time_budget_is_probed_and_the_probe_is_taken_from_it(tmp_path: Path) 
     assert same == chosen and again == resolved
 
 
+def _train_tiny(tmp_path: Path, *flags: str) -> Path:
+    """``rnnkit text train`` on TEXT * 4 with the SMALL model and ``flags``; returns the run folder."""
+    data = tmp_path / "tiny.txt"
+    data.write_text(TEXT * 4, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["text", "train", "--data", str(data), "--out", str(out), "--quiet", "true", *flags]
+    assert main(args + [a for k, v in SMALL.items() for a in (f"--{k}", str(v))]) == 0
+    return out
+
+
 def test_under_a_time_budget_the_default_epochs_do_not_end_the_run(tmp_path: Path) -> None:
     settings = LMSettings(**SMALL, time_budget=0.05)  # --epochs left at its default of 50
     resolved, chosen = auto.resolve(settings, 2_000, 30)
@@ -75,23 +85,13 @@ def test_under_a_time_budget_the_default_epochs_do_not_end_the_run(tmp_path: Pat
     kept, chosen = auto.resolve(dataclasses.replace(settings, epochs=7), 2_000, 30)
     assert kept.epochs == 7 and "epochs" not in chosen["why"]
     # End to end: before, a budgeted run on a small text stopped by the default --epochs long before its budget.
-    data = tmp_path / "tiny.txt"
-    data.write_text(TEXT * 4, encoding="utf-8")
-    out = tmp_path / "run"
-    args = ["text", "train", "--data", str(data), "--out", str(out), "--quiet", "true", "--time_budget", "0.1"]
-    args += [a for k, v in SMALL.items() for a in (f"--{k}", str(v))] + ["--early_stopping", "null"]
-    assert main(args) == 0
+    out = _train_tiny(tmp_path, "--time_budget", "0.1", "--early_stopping", "null")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stopped_reason"] == ["time_budget"] and metrics["train_seconds"] > 0.8 * 6 - 1
 
 
 def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> None:
-    data = tmp_path / "tiny.txt"
-    data.write_text(TEXT * 4, encoding="utf-8")
-    out = tmp_path / "run"
-    args = ["text", "train", "--data", str(data), "--out", str(out), "--quiet", "true", "--max_steps", "6"]
-    args += [a for k, v in SMALL.items() for a in (f"--{k}", str(v))] + ["--val_tokens", "40"]
-    assert main(args) == 0
+    out = _train_tiny(tmp_path, "--max_steps", "6", "--val_tokens", "40")
     metrics = json.loads((out / "metrics.json").read_text())
     config = json.loads((out / "config.json").read_text())
     chosen = metrics["chosen"]["settings"]
