@@ -13,37 +13,57 @@ from rnnkit.classify.reservoir import ALPHAS, ReservoirClassifier, dilations_for
 from rnnkit.train import load_model
 
 
-@pytest.mark.parametrize("window", [1, 3])
-def test_features_match_a_float64_numpy_loop(window):
-    model = ReservoirClassifier(2, 3, units=5, groups=3, window=window, dilations=dilations_for(12, window, 3), seed=4)
+def numpy_features(model, x):
+    """The forward reading's features of one series x (T, 2) in float64 NumPy, step by step."""
+    T = len(x)
+    z = (x.astype(np.float64) - [0.5, -1.0]) / [2.0, 0.5]  # (T, F)
+    dz = np.diff(z, axis=0, prepend=z[:1]) / [1.5, 0.7]
+    u = np.concatenate([z, dz], axis=1)  # (T, 2F)
+    w_in, w_rec = model.w_in.double().numpy(), model.w_rec.double().numpy()
+    bias, leak = model.bias.double().numpy(), model.leak.double().numpy()
+    h = np.zeros(len(bias))
+    states = []
+    for t in range(T):
+        drive = []
+        for g, d in enumerate(model.dilations):
+            past = [u[t - j * d] if t - j * d >= 0 else np.zeros(4) for j in range(model.window - 1, -1, -1)]
+            drive.append(np.concatenate(past) @ w_in[g])
+        h = (1 - leak) * h + leak * np.tanh(np.concatenate(drive) + bias + h @ w_rec)
+        states.append(h)
+    states = np.array(states)
+    return np.concatenate([states.mean(0), states.max(0), states[-1], (states > 0).mean(0)])
+
+
+@pytest.mark.parametrize("window, bidirectional", [(1, False), (3, False), (3, True)])
+def test_features_match_a_float64_numpy_loop(window, bidirectional):
+    dilations = dilations_for(12, window, 3)
+    model = ReservoirClassifier(2, 3, units=5, groups=3, window=window, dilations=dilations, seed=4)
+    model = ReservoirClassifier.from_model_config({**model.model_config(), "bidirectional": bidirectional})
     model.mean.copy_(torch.tensor([0.5, -1.0]))
     model.std.copy_(torch.tensor([2.0, 0.5]))
     model.diff_std.copy_(torch.tensor([1.5, 0.7]))
     x = torch.randn(1, 12, 2)
     got = model.features(x).double().numpy()[0]
 
-    z = (x[0].double().numpy() - [0.5, -1.0]) / [2.0, 0.5]  # (T, F)
-    dz = np.diff(z, axis=0, prepend=z[:1]) / [1.5, 0.7]
-    u = np.concatenate([z, dz], axis=1)  # (T, 2F)
-    w_in, w_rec = model.w_in.double().numpy(), model.w_rec.double().numpy()
-    bias, leak = model.bias.double().numpy(), model.leak.double().numpy()
-    h = np.zeros(15)
-    states = []
-    for t in range(12):
-        drive = []
-        for g, d in enumerate(model.dilations):
-            past = [u[t - j * d] if t - j * d >= 0 else np.zeros(4) for j in range(window - 1, -1, -1)]
-            drive.append(np.concatenate(past) @ w_in[g])
-        h = (1 - leak) * h + leak * np.tanh(np.concatenate(drive) + bias + h @ w_rec)
-        states.append(h)
-    states = np.array(states)
-    want = np.concatenate([states.mean(0), states.max(0), states[-1], (states > 0).mean(0)])
+    series = x[0].numpy()
+    want = numpy_features(model, series)
+    if bidirectional:  # the same reservoirs read the series end to start
+        want = np.concatenate([want, numpy_features(model, series[::-1])])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_padding_does_not_change_the_scores():
+def test_model_files_without_the_bidirectional_key_read_forwards_only():
+    model = ReservoirClassifier(2, 3, units=4, groups=2, bidirectional=True)
+    config = model.model_config()
+    del config["bidirectional"]  # written before the option existed
+    old = ReservoirClassifier.from_model_config(config)
+    assert not old.bidirectional and old.head.in_features == model.head.in_features // 2
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_does_not_change_the_scores(bidirectional):
     torch.manual_seed(0)
-    model = ReservoirClassifier(2, 3, units=4, groups=2, window=3, dilations=[1, 2])
+    model = ReservoirClassifier(2, 3, units=4, groups=2, window=3, dilations=[1, 2], bidirectional=bidirectional)
     series = [torch.randn(n, 2) for n in (7, 3, 5)]
     x, lengths = pad([s.numpy() for s in series])
     batched = model(x, lengths)

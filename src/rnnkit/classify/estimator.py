@@ -58,7 +58,7 @@ class ClassifierOptions(TrainConfig):
     num_layers: int = 1
     """Stacked recurrent layers."""
     bidirectional: bool = True
-    """Run the series in both directions."""
+    """Read the series in both directions (the recurrent network, and the reservoir's features)."""
     pooling: str = "all"
     """How the outputs become one vector, over each series' valid steps: last (final states), mean, max,
     meanmax, or all (last + mean + max)."""
@@ -164,7 +164,7 @@ def fit_members(
     if "reservoir" in family.split("+") and not interrupted:
         for k in range(options.ensemble):
             start = time.perf_counter()
-            reservoirs.append(fit_reservoir(data, options.window or 1, seed=options.seed + k))
+            reservoirs.append(_fit_reservoir(data, options, k))
             results.append(FitResult({}, 0, [], "closed_form", time.perf_counter() - start))  # no steps: ridge
     members = networks + reservoirs
     if networks and reservoirs:  # each family half of the vote, as the cross-validation scored it
@@ -192,11 +192,16 @@ def _fit_proba(options: ClassifierOptions, train: SeriesSet, val: SeriesSet, sec
     """Train ``options``' family on ``train`` (one network seed within ``seconds``, or ``options.ensemble``
     reservoirs) -> class probabilities (N, C) on ``val``."""
     if options.family == "reservoir":
-        reservoirs = [fit_reservoir(train, options.window or 1, seed=options.seed + k) for k in range(options.ensemble)]
+        reservoirs = [_fit_reservoir(train, options, k) for k in range(options.ensemble)]
         return np.mean([predict_proba(m, val) for m in reservoirs], axis=0)
     config = dataclasses.replace(options, time_budget=None if seconds is None else seconds / 60, quiet=True)
     model, _ = fit_classifier(train, options.model_settings(), config, threads=None)
     return predict_proba(model, val)
+
+
+def _fit_reservoir(data: SeriesSet, options: ClassifierOptions, member: int) -> ReservoirClassifier:
+    """The reservoir of ensemble member ``member`` (seed SEED + member)."""
+    return fit_reservoir(data, options.window or 1, bidirectional=options.bidirectional, seed=options.seed + member)
 
 
 class Classifier:

@@ -6,7 +6,10 @@ series drives ``groups`` random tanh reservoirs of ``units`` units each, with le
 they remember from one to about a hundred steps. With ``window`` > 1 each reservoir reads, at every step, the
 last ``window`` values spaced by its own dilation (1 up to about T / window across the groups, as ROCKET spaces
 its kernels), so each group sees the series' local shape at its own scale. Each unit's mean, maximum, final
-value and the share of steps it is positive (over each series' valid steps) are the features; a ridge
+value and the share of steps it is positive (over each series' valid steps) are the features; with
+``bidirectional`` the same reservoirs also read each series backwards (end to start) and those features are
+added, as a bidirectional recurrent network reads both ways (the final state then sums up the series' start, not
+only its end). A ridge
 classifier on the standardised features gives one score per class. The ridge penalty is chosen by
 leave-one-out cross-validation on the training series (closed form, as scikit-learn's RidgeClassifierCV does),
 and a softmax temperature fitted to the leave-one-out scores turns them into probabilities.
@@ -16,7 +19,8 @@ same readout). Only a penalised linear readout is fitted, with its penalty chose
 overfits a few dozen training series far less than a network trained by gradient descent; it is one of the
 candidates :mod:`rnnkit.classify.select` chooses among.
 
-Shapes: B batch, T time steps, F channels (2F with first differences), N = units * groups, C classes.
+Shapes: B batch, T time steps, F channels (2F with first differences), N = units * groups, D directions (1 or 2),
+C classes.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from torch import Tensor, nn
 
 from rnnkit.classify.data import SeriesSet, channel_stats, class_order, diff_stats, pad
 from rnnkit.classify.model import _batch, preprocessing_config, set_preprocessing, standardise
+from rnnkit.nn.base import reverse_padded
 from rnnkit.train import SavableModel, register_model
 
 ALPHAS = np.logspace(-3, 4, 15)
@@ -41,6 +46,9 @@ FEATURES = ("mean", "max", "last", "positive")
 @register_model("reservoir_classifier")
 class ReservoirClassifier(SavableModel, nn.Module):
     """Random leaky tanh reservoirs + a ridge readout (see the module docstring); ``forward`` gives logits (B, C).
+
+    ``bidirectional`` is off by default here so that model files written before it existed load unchanged;
+    :func:`fit_reservoir` (and ``rnnkit classify train``, through ``--bidirectional``) turn it on.
 
     >>> import torch
     >>> model = ReservoirClassifier(2, 3, units=4, groups=2)
@@ -68,6 +76,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
         diff: bool = True,
         window: int = 1,
         dilations: Sequence[int] | None = None,
+        bidirectional: bool = False,
         seed: int = 0,
         temperature: float = 1.0,
         alpha: float = 1.0,
@@ -88,7 +97,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
         if len(dilations) != groups or min(dilations) < 1:
             raise ValueError(f"expected {groups} dilations >= 1 (one per group), got {dilations}")
         self.input_size, self.num_classes, self.units, self.groups = input_size, num_classes, units, groups
-        self.window, self.dilations = window, dilations
+        self.window, self.dilations, self.bidirectional = window, dilations, bool(bidirectional)
         self.diff, self.seed, self.temperature, self.alpha = bool(diff), seed, float(temperature), float(alpha)
         set_preprocessing(self, input_size, num_classes, mean, std, diff_std, labels)
         w_in, w_rec, bias, leak = _reservoir(input_size * (2 if diff else 1) * window, units, groups, seed)
@@ -99,7 +108,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
         self.register_buffer("w_rec", w_rec)
         self.register_buffer("bias", bias)
         self.register_buffer("leak", leak)
-        n_features = len(FEATURES) * units * groups
+        n_features = len(FEATURES) * units * groups * (2 if self.bidirectional else 1)
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
         self.head = nn.Linear(n_features, num_classes)
@@ -113,6 +122,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
             "diff": self.diff,
             "window": self.window,
             "dilations": list(self.dilations),
+            "bidirectional": self.bidirectional,
             "seed": self.seed,
             "temperature": self.temperature,
             "alpha": self.alpha,
@@ -125,13 +135,22 @@ class ReservoirClassifier(SavableModel, nn.Module):
 
     @torch.no_grad()
     def features(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
-        """Raw series (B, T, F), padded past ``lengths`` -> reservoir features (B, 4N), not standardised."""
+        """Raw series (B, T, F), padded past ``lengths`` -> reservoir features (B, 4ND), not standardised: those of
+        the series read forwards, then (``bidirectional``) backwards."""
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"ReservoirClassifier: expected input of shape (batch, time, {self.input_size}), got {tuple(x.shape)}"
             )
         B, T, _ = x.shape
         lengths = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths, device=x.device)
+        forwards = self._read(x, lengths)  # (B, 4N)
+        if not self.bidirectional:
+            return forwards
+        return torch.cat([forwards, self._read(reverse_padded(x, lengths), lengths)], dim=-1)
+
+    def _read(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Run the reservoirs over raw series (B, T, F) -> features (B, 4N)."""
+        B, T, _ = x.shape
         x, valid_steps = standardise(self, x, lengths)  # (B, T, F or 2F), (B, T, 1)
         assert valid_steps is not None
         mask = valid_steps[..., 0].to(x.dtype)  # (B, T)
@@ -202,7 +221,7 @@ def dilations_for(length: int, window: int, groups: int) -> list[int]:
 
 
 def fit_reservoir(
-    data: SeriesSet, window: int = 1, units: int = 64, groups: int = 8, seed: int = 0
+    data: SeriesSet, window: int = 1, units: int = 64, groups: int = 8, bidirectional: bool = True, seed: int = 0
 ) -> ReservoirClassifier:
     """Fit the readout on ``data``: features, standardisation, the ridge penalty and the temperature by
     leave-one-out cross-validation; returns the model in eval mode. The dilations follow from the longest
@@ -217,6 +236,7 @@ def fit_reservoir(
         groups=groups,
         window=window,
         dilations=dilations_for(max(data.lengths), window, groups),
+        bidirectional=bidirectional,
         seed=seed,
         mean=mean,
         std=std,

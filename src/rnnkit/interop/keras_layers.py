@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from typing_extensions import Self
 
 from rnnkit.nn import GRU, LSTM, RNN, Recurrent
+from rnnkit.nn.base import reverse_padded
 from rnnkit.train import SavableModel, register_model
 
 Output = Tensor | tuple[Tensor, ...]
@@ -97,20 +98,6 @@ class ResetBeforeGRUCell(nn.Module):
             y, state = self._step(gi[:, t], state[0])
             ys.append(y)
         return torch.stack(ys, dim=1), state
-
-
-def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Reverse x (B, T, F) in time within each row's length (padding stays in place); all of it without lengths.
-
-    >>> reverse_padded(torch.arange(4.0).view(1, 4, 1), torch.tensor([3]))[0, :, 0].tolist()
-    [2.0, 1.0, 0.0, 3.0]
-    """
-    if lengths is None:
-        return x.flip(1)
-    t = torch.arange(x.shape[1], device=x.device)[None]  # (1, T)
-    n = lengths.to(x.device)[:, None]  # (B, 1)
-    index = torch.where(t < n, n - 1 - t, t)  # (B, T)
-    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 def mask_to_lengths(mask: Tensor) -> Tensor:

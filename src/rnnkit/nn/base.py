@@ -302,6 +302,19 @@ def _segments(sorted_lengths: list[int]) -> list[Segment]:
     return segments
 
 
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse x (B, T, F) in time within each row's length (padding stays in place); all of it without lengths.
+
+    >>> reverse_padded(torch.arange(4.0).view(1, 4, 1), torch.tensor([3]))[0, :, 0].tolist()
+    [2.0, 1.0, 0.0, 3.0]
+    """
+    if lengths is None:
+        return x.flip(1)
+    t = torch.arange(x.shape[1], device=x.device)[None]  # (1, T)
+    n = lengths.to(x.device)[:, None]  # (B, 1)
+    return _reverse(x, torch.where(t < n, n - 1 - t, t))  # index (B, T)
+
+
 def _reverse_index(lengths: list[int], steps: int, device: torch.device) -> Tensor:
     """(B, T) gather index that reverses each row within its length and leaves padding in place."""
     t = torch.arange(steps, device=device).expand(len(lengths), steps)
