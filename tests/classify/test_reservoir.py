@@ -36,9 +36,8 @@ def numpy_features(model, x):
 
 @pytest.mark.parametrize("window, bidirectional", [(1, False), (3, False), (3, True)])
 def test_features_match_a_float64_numpy_loop(window, bidirectional):
-    dilations = dilations_for(12, window, 3)
-    model = ReservoirClassifier(2, 3, units=5, groups=3, window=window, dilations=dilations, seed=4)
-    model = ReservoirClassifier.from_model_config({**model.model_config(), "bidirectional": bidirectional})
+    shape = dict(units=5, groups=3, window=window, dilations=dilations_for(12, window, 3))
+    model = ReservoirClassifier(2, 3, **shape, bidirectional=bidirectional, seed=4)
     model.mean.copy_(torch.tensor([0.5, -1.0]))
     model.std.copy_(torch.tensor([2.0, 0.5]))
     model.diff_std.copy_(torch.tensor([1.5, 0.7]))
