@@ -2,7 +2,8 @@
 
 Without --archive: every classification data set that ships inside aeon (no download). With ``--archive DIR`` (an
 unpacked UCR/UEA archive such as Univariate_ts/): every data set folder in it. Official train/test splits; both
-methods run in this process, one after the other, with the same threads. Prints a table with each test accuracy,
+methods run one after the other with the same threads, ROCKET in a child process (numba's threads would otherwise
+slow the next data set's torch run). Prints a table with each test accuracy,
 rnnkit's time split (cross-validating its choices / training the final ensemble / the rest: loading, predicting)
 beside ROCKET's total, the mean accuracy, rnnkit's wins/ties/losses and the mean rank, and appends it to
 benchmarks/RESULTS.md with the machine.
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_results, markdown_table
+from _common import append_results, in_child_process, markdown_table
 
 DEVELOPMENT = {"JapaneseVowels", "GunPoint", "ItalyPowerDemand", "BasicMotions"}
 BEFORE = {"JapaneseVowels": 0.9919, "GunPoint": 1.0, "ItalyPowerDemand": 0.9699, "BasicMotions": 1.0}
@@ -109,7 +110,7 @@ def main() -> None:
         else:
             results[name] = {
                 "rnnkit": run_rnnkit(found[name], args.seed, args.threads),
-                "rocket": run_rocket(found[name], args.seed, args.threads),
+                "rocket": in_child_process(run_rocket, found[name], args.seed, args.threads),
             }
             path.write_text(json.dumps(results[name], indent=2))
         r, k = results[name]["rnnkit"], results[name]["rocket"]
