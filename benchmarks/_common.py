@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from rnnkit.report import cpu_name
@@ -47,8 +48,14 @@ def append_results(title: str, table: str, command: str, notes: str = "") -> Non
 
 def in_child_process(fn: Any, *args: Any) -> Any:
     """``fn(*args)`` in a fresh (spawned) process. For peers built on numba (aeon's ROCKET): numba's worker threads
-    stay busy after a fit and slowed the next torch run in the same process about 3x (measured: a reservoir fit
-    on GunPoint took 0.30 s before a RocketClassifier fit and 0.96 s after), which would shortchange whichever
-    method runs second under a time budget."""
+    stay busy after a fit and slowed every later torch run in the same process about 4x (measured: a reservoir fit
+    on GunPoint took 0.23 s before a RocketClassifier fit, 1.0 s after and still 1.0 s ten seconds later), which
+    would shortchange whichever method runs next under a time budget."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
+
+
+def zero_padded(series: list[np.ndarray], length: int) -> np.ndarray:
+    """Series (T_i, F) -> one array (N, F, length), zero-padded at the end: how aeon's ROCKET takes unequal
+    lengths."""
+    return np.stack([np.pad(s.T, ((0, 0), (0, length - s.shape[0]))) for s in series])

@@ -3,10 +3,9 @@
 Without --archive: every classification data set that ships inside aeon (no download). With ``--archive DIR`` (an
 unpacked UCR/UEA archive such as Univariate_ts/): every data set folder in it. Official train/test splits; both
 methods run one after the other with the same threads, ROCKET in a child process (numba's threads would otherwise
-slow the next data set's torch run). Prints a table with each test accuracy,
-rnnkit's time split (cross-validating its choices / training the final ensemble / the rest: loading, predicting)
-beside ROCKET's total, the mean accuracy, rnnkit's wins/ties/losses and the mean rank, and appends it to
-benchmarks/RESULTS.md with the machine.
+slow the next data set's torch run). Prints a table with each test accuracy, rnnkit's time split (cross-validating
+its choices / training the final ensemble / the rest: loading, predicting) beside ROCKET's total, the mean
+accuracy, rnnkit's wins/ties/losses and the mean rank, and appends it to benchmarks/RESULTS.md with the machine.
 
     python benchmarks/classify.py                          # the data sets shipped with aeon
     python benchmarks/classify.py --archive ~/Univariate_ts --runs runs/bench/ucr
@@ -37,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_results, in_child_process, markdown_table
+from _common import append_results, in_child_process, markdown_table, zero_padded
 
 DEVELOPMENT = {"JapaneseVowels", "GunPoint", "ItalyPowerDemand", "BasicMotions"}
 BEFORE = {"JapaneseVowels": 0.9919, "GunPoint": 1.0, "ItalyPowerDemand": 0.9699, "BasicMotions": 1.0}
@@ -70,12 +69,9 @@ def run_rocket(dataset: str, seed: int, threads: int) -> dict[str, float]:
     start = time.perf_counter()
     train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
     longest = max(train.lengths + test.lengths)
-
-    def stack(series: list[np.ndarray]) -> np.ndarray:  # (N, F, T_max), zero-padded at the end
-        return np.stack([np.pad(s.T, ((0, 0), (0, longest - s.shape[0]))) for s in series])
-
-    model = RocketClassifier(random_state=seed, n_jobs=threads).fit(stack(train.series), np.array(train.labels))
-    accuracy = float(np.mean(model.predict(stack(test.series)) == np.array(test.labels)))
+    model = RocketClassifier(random_state=seed, n_jobs=threads)
+    model.fit(zero_padded(train.series, longest), np.array(train.labels))
+    accuracy = float(np.mean(model.predict(zero_padded(test.series, longest)) == np.array(test.labels)))
     return {"accuracy": accuracy, "seconds": time.perf_counter() - start}
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_results, in_child_process, markdown_table
+from _common import append_results, in_child_process, markdown_table, zero_padded
 
 VARIANTS = {
     "window 1, forwards": {"window": 1, "bidirectional": False},
@@ -41,8 +41,7 @@ def rocket_folds(dataset: str, k: int, repeats: int, threads: int) -> list[float
 
     data = load_dataset(dataset, "train")
     assert data.labels is not None
-    longest = max(data.lengths)
-    padded = np.stack([np.pad(s.T, ((0, 0), (0, longest - s.shape[0]))) for s in data.series])  # (N, F, T)
+    padded = zero_padded(data.series, max(data.lengths))  # (N, F, T)
     labels = np.array(data.labels)
     accuracy = []
     for repeat in range(repeats):
