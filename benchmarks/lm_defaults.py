@@ -1,15 +1,16 @@
-"""How rnnkit's language-model defaults were chosen: model widths and dropout rates in a fixed CPU time budget,
+"""How rnnkit's language-model defaults were chosen: model widths, dropout and learning rates in a fixed CPU budget,
 trained on the *development* corpora of ``_corpora.py`` (never on the benchmark corpora of ``text_lm.py``) and
 compared on their own validation split (the last part of the first 90%; the last 10% is not read).
 
 Each run's result is kept in ``--runs``, so a later invocation reuses it (and can finish a table). Each run is
-``TextGenerator`` with the given width and dropout and everything else fixed (2 layers, embedding 64,
-batch 64, window 128, AdamW 2e-3, cosine decay over the budget): the table gives the best validation loss, the
+``TextGenerator`` with the given width, dropout, peak learning rate and schedule and everything else at its
+default (2 layers, embedding 64, batch 64, window 128, AdamW): the table gives the best validation loss, the
 characters trained on and the ratio of those to the parameters, the figure the width rule is written in
 (``rnnkit.text.lm.auto``). Runs go one after the other; run it on a quiet machine.
 
     python benchmarks/lm_defaults.py --corpus docstrings --sizes 256 512 768 --minutes 5
     python benchmarks/lm_defaults.py --corpus eng-fra --sizes 512 --dropouts 0 0.15 0.3 --minutes 5
+    python benchmarks/lm_defaults.py --corpus docstrings --sizes 256 --lrs 0.002 auto --schedules cosine wsd
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, machine, markdown_table
 from _corpora import DEV_CORPORA
 from rnnkit.text.lm.estimator import TextGenerator
+from rnnkit.text.lm.fit import LMSettings
 
 BATCH, BPTT = 64, 128
 
 
-def run(text: str, hidden: int, dropout: float, minutes: float, threads: int) -> dict[str, float]:
+def run(text: str, hidden: int, dropout: float, lr: float | None, schedule: str, minutes: float, threads: int) -> dict:
     lm = TextGenerator(
         hidden_size=hidden,
         dropout=dropout,
+        lr=lr,
+        schedule=schedule,
         time_budget=minutes,
         batch_size=BATCH,
         bptt=BPTT,
-        lr=2e-3,
-        warmup_steps=10,
         val_fraction=min(0.1, 60_000 / len(text)),
         val_every=max(5, round(40 * (512 / hidden) ** 2)),
         early_stopping=None,
@@ -54,11 +56,21 @@ def run(text: str, hidden: int, dropout: float, minutes: float, threads: int) ->
     }
 
 
+def _lr(value: str) -> float | None:
+    return None if value == "auto" else float(value)
+
+
+def _label(lr: float | None) -> str:
+    return "auto" if lr is None else f"{lr:g}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", choices=sorted(DEV_CORPORA), default="docstrings")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 768])
     parser.add_argument("--dropouts", type=float, nargs="+", default=[0.0])
+    parser.add_argument("--lrs", type=_lr, nargs="+", default=[None], help="peak learning rates (auto: the rule's)")
+    parser.add_argument("--schedules", nargs="+", default=[LMSettings.schedule])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chars", type=int, help="train on the first this many characters only (more passes)")
@@ -70,33 +82,46 @@ def main() -> None:
     text = text[: args.chars] if args.chars else text
     start = machine()
     rows, kept_runs = [], []
-    for hidden in args.sizes:
-        for dropout in args.dropouts:
-            kept = Path(args.runs) / f"{args.corpus}_{len(text)}_{hidden}_{dropout:g}_{args.minutes:g}min.json"
-            if kept.is_file():  # an earlier invocation's run (the table can be finished after an interruption)
-                r = json.loads(kept.read_text())
-            else:
-                r = run(text, hidden, dropout, args.minutes, args.threads)
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_text(json.dumps(r))
-            print(f"{args.corpus} H={hidden} dropout={dropout}: {r}", flush=True)
-            kept_runs.append(r)
-            rows.append(
-                [
-                    f"2x{hidden}",
-                    dropout,
-                    f"{r['val']:.4f}",
-                    f"{r['train']:.4f}",
-                    r["steps"],
-                    f"{r['chars'] / 1e6:.2f}M",
-                    f"{r['params'] / 1e6:.2f}M",
-                    f"{r['chars'] / r['params']:.2f}",
-                    f"{r['chars'] / len(text):.2f}",
-                    f"{r['seconds']:.0f}",
-                ]
-            )
+    grid = [(h, d, lr, s) for h in args.sizes for d in args.dropouts for lr in args.lrs for s in args.schedules]
+    for hidden, dropout, lr, schedule in grid:
+        name = f"{args.corpus}_{len(text)}_{hidden}_{dropout:g}_{args.minutes:g}min"
+        if (lr, schedule) != (2e-3, "cosine"):  # the settings of the first runs, kept under their first names
+            name += f"_{_label(lr)}_{schedule}"
+        kept = Path(args.runs) / f"{name}.json"
+        if kept.is_file():  # an earlier invocation's run (the table can be finished after an interruption)
+            r = json.loads(kept.read_text())
+        else:
+            r = run(text, hidden, dropout, lr, schedule, args.minutes, args.threads)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text(json.dumps(r))
+        print(f"{args.corpus} H={hidden} dropout={dropout} lr={_label(lr)} {schedule}: {r}", flush=True)
+        kept_runs.append(r)
+        rows.append(
+            [
+                f"2x{hidden}",
+                dropout,
+                f"{_label(lr)}, {schedule}",
+                f"{r['val']:.4f}",
+                f"{r['train']:.4f}",
+                r["steps"],
+                f"{r['chars'] / 1e6:.2f}M",
+                f"{r['params'] / 1e6:.2f}M",
+                f"{r['chars'] / r['params']:.2f}",
+                f"{r['chars'] / len(text):.2f}",
+                f"{r['seconds']:.0f}",
+            ]
+        )
     read_back = sorted({r["note"] for r in kept_runs if "note" in r})
-    header = ["LSTM", "dropout", "best val loss", "last train loss", "steps", "chars trained", "parameters"]
+    header = [
+        "LSTM",
+        "dropout",
+        "lr, schedule",
+        "best val loss",
+        "last train loss",
+        "steps",
+        "chars trained",
+        "parameters",
+    ]
     header += ["chars per parameter", "passes", "seconds"]
     table = markdown_table(header, rows)
     print(table)
@@ -107,7 +132,8 @@ def main() -> None:
             table,
             "python benchmarks/lm_defaults.py --corpus "
             + f"{args.corpus} --sizes {' '.join(map(str, args.sizes))} --dropouts "
-            + f"{' '.join(f'{d:g}' for d in args.dropouts)} --minutes {args.minutes:g} --threads {args.threads}"
+            + f"{' '.join(f'{d:g}' for d in args.dropouts)} --lrs {' '.join(map(_label, args.lrs))} "
+            + f"--schedules {' '.join(args.schedules)} --minutes {args.minutes:g} --threads {args.threads}"
             + (f" --chars {args.chars}" if args.chars else ""),
             f"{len(text):,} characters of the corpus's first 90%. Machine at the start: {start}."
             + "".join(f" Some rows were {note}." for note in read_back),

@@ -132,7 +132,7 @@ def test_covariates_several_series_and_masked_missing_values(tmp_path):
         ),
         (
             ["train", "--csv", "x.csv", "--target", "y", "--schedule", "step"],
-            "--schedule must be one of 'cosine', 'constant', 'linear', 'plateau'; got 'step'",
+            "--schedule must be one of 'cosine', 'constant', 'linear', 'wsd', 'plateau'; got 'step'",
         ),
         (["train", "--csv", "nope.csv", "--target", "y"], "no such file: nope.csv"),
         (

@@ -300,6 +300,9 @@ def test_warmup_then_schedule_values() -> None:
 
     cosine = LRSchedule(None, "cosine", warmup_steps=2, total_steps=6)
     assert [cosine.factor(t) for t in range(6)] == pytest.approx([0.5, 1.0, 1.0, 0.853553, 0.5, 0.146447], abs=1e-6)
+    wsd = LRSchedule(None, "wsd", warmup_steps=2, total_steps=12)  # 10 steps after warm-up: the last 2 decay
+    assert [wsd.factor(t) for t in range(12)] == pytest.approx([0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5])
+    assert wsd.factor(4, time_fraction=0.9) == pytest.approx(0.5)  # the clock's progress when it is further along
     constant = LRSchedule(None, "constant", warmup_steps=3, total_steps=6)
     assert [constant.factor(t) for t in range(5)] == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0, 1.0])
     plateau = LRSchedule(None, "plateau", warmup_steps=0, total_steps=None, mode="min", patience=2)
@@ -432,7 +435,10 @@ def test_amp_on_cpu_trains_in_bfloat16_when_asked() -> None:
         ({"mode": "maximum"}, "--mode must be 'min' or 'max'; got 'maximum'"),
         ({"warmup_steps": -1}, "--warmup_steps must be >= 0; got -1"),
         ({"device": "tpu"}, "--device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got 'tpu'"),
-        ({"schedule": "step"}, "--schedule must be one of 'cosine', 'constant', 'linear', 'plateau'; got 'step'"),
+        (
+            {"schedule": "step"},
+            "--schedule must be one of 'cosine', 'constant', 'linear', 'wsd', 'plateau'; got 'step'",
+        ),
         ({"ema": 1.0}, "--ema must be a decay in (0, 1), e.g. 0.98, or None (off); got 1.0"),
     ],
 )
@@ -440,6 +446,11 @@ def test_config_errors_name_the_flag(kwargs: dict[str, Any], message: str) -> No
     with pytest.raises(ValueError) as err:
         TrainConfig(**kwargs)
     assert str(err.value) == message
+
+
+def test_a_learning_rate_left_to_the_application_must_be_filled_in_before_training() -> None:
+    with pytest.raises(ValueError, match=r"expected --lr to be a positive number, got None; give --lr"):
+        Trainer(make_model(), TrainConfig(lr=None, quiet=True), step=toy_step)  # type: ignore[arg-type]
 
 
 def test_files_are_written_with_normal_permissions(tmp_path: Path) -> None:

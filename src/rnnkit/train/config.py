@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import Tensor
 
-SCHEDULES = ("cosine", "constant", "linear", "plateau")
+SCHEDULES = ("cosine", "constant", "linear", "wsd", "plateau")
 
 
 class NonFiniteLossError(ValueError):
@@ -31,7 +31,7 @@ class TrainConfig:
     >>> TrainConfig(schedule="step")
     Traceback (most recent call last):
     ...
-    ValueError: --schedule must be one of 'cosine', 'constant', 'linear', 'plateau'; got 'step'
+    ValueError: --schedule must be one of 'cosine', 'constant', 'linear', 'wsd', 'plateau'; got 'step'
     """
 
     epochs: int = 100
@@ -39,12 +39,14 @@ class TrainConfig:
     max_steps: int | None = None
     """Stop after this many optimizer steps (None: no cap)."""
     time_budget: float | None = None
-    """Minutes of training; stops cleanly at the end of the step that crosses it (None: no limit). The cosine and
-    linear schedules then decay with the clock too (to zero when the budget is spent, or earlier by step count)."""
+    """Minutes of training; stops cleanly at the end of the step that crosses it (None: no limit). The cosine,
+    linear and wsd schedules then decay with the clock too (to zero when the budget is spent, or earlier by step
+    count)."""
     batch_size: int = 64
     """Items per batch (per process under torchrun), used by the application's data loaders."""
     lr: float = 3e-3
-    """Peak learning rate of AdamW."""
+    """Peak learning rate of AdamW (an application may leave it None and choose it before training starts, as the
+    language model does from its width)."""
     weight_decay: float = 1e-2
     """AdamW weight decay, applied to matrices only (not to biases or norm gains)."""
     adam_eps: float = 1e-8
@@ -52,7 +54,8 @@ class TrainConfig:
     clip_norm: float | None = 1.0
     """Clip the global gradient norm to this value (None: no clipping)."""
     schedule: str = "cosine"
-    """Learning-rate schedule after warm-up: cosine | constant | linear | plateau."""
+    """Learning-rate schedule after warm-up: cosine | constant | linear | wsd (constant, then linear to zero over the
+    last 20% of the steps or the budget) | plateau."""
     warmup_steps: int = 0
     """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
     ema: float | None = None
@@ -101,7 +104,7 @@ class TrainConfig:
                 _positive(name, getattr(self, name))
         if self.time_budget is not None and not (self.time_budget > 0 and math.isfinite(self.time_budget)):
             raise ValueError(f"--time_budget must be a positive number of minutes or None; got {self.time_budget!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
+        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"--lr must be a positive number; got {self.lr!r}")
         if not self.adam_eps > 0:
             raise ValueError(f"--adam_eps must be > 0; got {self.adam_eps!r}")

@@ -1,5 +1,5 @@
-"""Learning-rate schedules with linear warm-up: cosine, linear (both reaching zero at
-``total_steps``), constant, plateau.
+"""Learning-rate schedules with linear warm-up: cosine, linear, wsd (all three reaching zero at ``total_steps``),
+constant, plateau.
 
 The schedule sets ``group["lr"] = base_lr * factor`` before every optimizer step; its whole state is a few numbers
 (``state_dict``), so a resumed run continues the same curve.
@@ -14,13 +14,19 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+WSD_DECAY = 0.2
+"""The share of the run (steps or budget) over which the wsd schedule decays to zero."""
+
 
 class LRSchedule:
     """Warm-up then decay, stepped once per optimizer step.
 
     ``factor(t)`` is the multiplier of the base learning rate for optimizer step ``t`` (0-based): ``(t+1)/warmup``
     during warm-up, then cosine/linear decay from 1 to 0 over the remaining ``total_steps - warmup`` steps, or 1
-    (constant), or the plateau factor (halved after ``patience`` validations without improvement, floor 1e-3).
+    (constant), or the plateau factor (halved after ``patience`` validations without improvement, floor 1e-3), or
+    wsd: warm-up, stable, decay (Hägele et al. 2024, "Scaling Laws and Compute-Optimal Training beyond Fixed
+    Training Durations"): 1 until the last :data:`WSD_DECAY` of the run, then linear to 0. A run that is short in
+    steps spends most of it at the peak rate, where a cosine would spend half of it below half the rate.
 
     Under a time budget the decay also follows the clock: ``factor(t, time_fraction)`` takes the further along of
     the step progress and the fraction of the budget spent, so a run cut by ``--time_budget`` still anneals to zero
@@ -31,6 +37,9 @@ class LRSchedule:
     [0.5, 1.0, 1.0, 0.854, 0.5, 0.146]
     >>> round(s.factor(2, time_fraction=0.5), 3), round(s.factor(5, time_fraction=0.5), 3)
     (0.5, 0.146)
+    >>> w = LRSchedule(None, "wsd", warmup_steps=0, total_steps=10)
+    >>> [round(w.factor(t), 2) for t in range(10)]
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5]
     """
 
     def __init__(
@@ -69,6 +78,8 @@ class LRSchedule:
         progress = min(1.0, progress)
         if self.kind == "cosine":
             return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if self.kind == "wsd":
+            return min(1.0, (1.0 - progress) / WSD_DECAY)
         return 1.0 - progress  # linear
 
     def set_lr(self, t: int, time_fraction: float | None = None) -> float:

@@ -116,6 +116,8 @@ class Trainer:
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         # The fused kernel (one call for every tensor) where torch has it: 5x faster steps for small models on CPU.
         fused = self.device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in self._params)
+        if config.lr is None:  # an application that leaves --lr to be chosen fills it in before it gets here
+            raise ValueError("expected --lr to be a positive number, got None; give --lr")
         self.optimizer = torch.optim.AdamW(
             param_groups(self._params),
             lr=config.lr,
@@ -286,7 +288,7 @@ class Trainer:
             total = cfg.epochs * math.ceil(self._batches_per_epoch / cfg.grad_accum)
         if cfg.max_steps is not None:
             total = cfg.max_steps if total is None else min(total, cfg.max_steps)
-        if total is None and cfg.schedule in ("cosine", "linear"):
+        if total is None and cfg.schedule in ("cosine", "linear", "wsd"):
             log.warning(
                 "--schedule %s: the train loader has no len() and --max_steps is None; lr stays constant", cfg.schedule
             )

@@ -36,6 +36,7 @@ def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
     assert chosen["compute"] == "max_steps" and chosen["expected_tokens"] == tokens
     assert chosen["expected_passes"] == pytest.approx(tokens / train_tokens)
     assert resolved.dropout == 0.0 and "passes" in chosen["why"]["dropout"]
+    assert resolved.lr == auto.lr_for(expected) == chosen["settings"]["lr"]
     assert resolved.val_every == round(300_000 / auto.VALIDATIONS)
     # Less compute: a narrower model; very little: the narrowest.
     narrower, _ = auto.resolve(dataclasses.replace(settings, max_steps=30_000), train_tokens, vocab)
@@ -49,9 +50,25 @@ def test_epochs_are_the_compute_without_a_budget_and_given_values_are_kept() -> 
     resolved, chosen = auto.resolve(settings, 10_000, 30)
     assert chosen["compute"] == "epochs" and chosen["expected_tokens"] == 30_000
     assert resolved.dropout == 0.0  # 3 passes
-    given, chosen = auto.resolve(dataclasses.replace(settings, hidden_size=48, dropout=0.05, val_every=7), 10_000, 30)
-    assert (given.hidden_size, given.dropout, given.val_every) == (48, 0.05, 7)
+    given, chosen = auto.resolve(
+        dataclasses.replace(settings, hidden_size=48, lr=1e-3, dropout=0.05, val_every=7), 10_000, 30
+    )
+    assert (given.hidden_size, given.lr, given.dropout, given.val_every) == (48, 1e-3, 0.05, 7)
     assert set(chosen["why"].values()) == {"given"}
+
+
+def test_the_learning_rate_is_the_peak_up_to_512_units_and_shrinks_as_one_over_width_above() -> None:
+    assert [auto.lr_for(h) for h in (128, 256, 512)] == [auto.PEAK_LR] * 3
+    assert auto.lr_for(768) == pytest.approx(auto.PEAK_LR * 2 / 3) and auto.lr_for(1024) == auto.PEAK_LR / 2
+
+
+def test_the_trainer_runs_at_the_chosen_learning_rate(tmp_path: Path) -> None:
+    out = _train_tiny(tmp_path, "--max_steps", "4", "--warmup_steps", "0", "--schedule", "constant")
+    chosen = json.loads((out / "metrics.json").read_text())["chosen"]["settings"]
+    events = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
+    lrs = {e["lr"] for e in events if "lr" in e}
+    assert lrs == {chosen["lr"]} and chosen["lr"] == auto.lr_for(chosen["hidden_size"])
+    assert json.loads((out / "config.json").read_text())["lr"] == chosen["lr"]
 
 
 def test_a_time_budget_is_probed_and_the_probe_is_taken_from_it(tmp_path: Path) -> None:
@@ -96,6 +113,7 @@ def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> N
     config = json.loads((out / "config.json").read_text())
     chosen = metrics["chosen"]["settings"]
     assert config["hidden_size"] == chosen["hidden_size"] and config["dropout"] == chosen["dropout"]
+    assert config["lr"] == chosen["lr"]
     assert json.loads((out / "chosen.json").read_text()) == metrics["chosen"]
     # The validations read 40 tokens; the final figures are on all of the validation text.
     lm = TextGenerator.load(out)

@@ -114,7 +114,7 @@ def test_training_defaults_are_the_benchmarked_ones() -> None:
 
     engine = TextTrainConfig(data="x").engine_config()
     assert engine == TrainConfig(
-        epochs=50, batch_size=64, lr=2e-3, weight_decay=0.0, clip_norm=1.0, schedule="cosine", warmup_steps=10,
+        epochs=50, batch_size=64, lr=None, weight_decay=0.0, clip_norm=1.0, schedule="wsd", warmup_steps=10,
         early_stopping=10, val_every=None, out="runs/lm",
     )  # fmt: skip
     model = TextTrainConfig(data="x")

@@ -1,7 +1,9 @@
-"""The settings a language model chooses from its corpus and its compute: width, dropout and validation cadence.
+"""The settings a language model chooses from its corpus and its compute: width, learning rate, dropout and
+validation cadence.
 
-``rnnkit text train`` leaves ``--hidden_size``, ``--dropout`` and ``--val_every`` unset by default; :func:`resolve`
-fills them in before the model is built, and metrics.json records what it chose and why (``"chosen"``).
+``rnnkit text train`` leaves ``--hidden_size``, ``--lr``, ``--dropout`` and ``--val_every`` unset by default;
+:func:`resolve` fills them in before the model is built, and metrics.json records what it chose and why
+(``"chosen"``).
 
 The rule (measured with ``benchmarks/lm_defaults.py`` on development corpora only, see its RESULTS.md sections):
 
@@ -12,10 +14,15 @@ The rule (measured with ``benchmarks/lm_defaults.py`` on development corpora onl
    to :data:`TOKENS_PER_PARAMETER`, nearest as a ratio. A wider model would see too little text for its size
    within the compute; a narrower one would stop learning before the compute runs out. Depth (``--num_layers``)
    and ``--embed_size`` stay as given.
-3. **Dropout.** None (:func:`dropout_for`): on development data it lost wherever it was measured.
-4. **Validation cadence.** About :data:`VALIDATIONS` validations over the run (one every D / 10 tokens), so that
+3. **Learning rate.** :data:`PEAK_LR` up to 512 units, scaled by 512 / width above (:func:`lr_for`). A run of a
+   few hundred steps, all a CPU budget buys a wide model, needs the largest rate that stays stable; wider than
+   measured, the rate shrinks as Adam's stable step for a matrix does with its fan-in (the 1/width rule of muP,
+   Yang et al. 2021). The schedule (``--schedule wsd``) holds the peak until the last 20% of the run, then decays
+   to zero.
+4. **Dropout.** None (:func:`dropout_for`): on development data it lost wherever it was measured.
+5. **Validation cadence.** About :data:`VALIDATIONS` validations over the run (one every D / 10 tokens), so that
    the best weights are kept and early stopping can act within any budget.
-5. **Epochs under a time budget.** ``--epochs`` left at its default is raised to :data:`EPOCHS_MARGIN` times the
+6. **Epochs under a time budget.** ``--epochs`` left at its default is raised to :data:`EPOCHS_MARGIN` times the
    passes the budget is expected to buy, so the budget ends the run (the learning-rate decay follows the clock
    under a budget, see :class:`rnnkit.train.schedule.LRSchedule`); the default of 50 would stop a budgeted run on a
    small corpus after a fraction of its time. An ``--epochs`` other than the default is kept.
@@ -41,13 +48,21 @@ from rnnkit.text.lm.model import LanguageModel
 
 WIDTHS = (128, 256, 384, 512, 768, 1024)
 """Candidate hidden sizes, narrowest first."""
-TOKENS_PER_PARAMETER = 60.0
+TOKENS_PER_PARAMETER = 1.2
 """The training tokens per parameter the width is chosen for. Measured in a 5-minute budget on the docstrings
-development corpus (benchmarks/lm_defaults.py): widths 128, 256, 384 and 512 trained on 63, 5.8, 1.5 and 0.5
-tokens per parameter and reached validation losses 1.83, 2.09, 2.20 and 2.32, so the best lies at 63 or beyond
-(128 is the narrowest candidate; the loss had not yet turned up at the narrow end). At 15 minutes, 128 (184) still
-beat 256 (17.5). Known limit: on tiny-shakespeare at 15 minutes this choice (2x128) loses to a plain 2x512 loop
-(docs/results.md), so one development corpus was not enough to fix this constant."""
+development corpus (benchmarks/lm_defaults.py, learning rate and schedule as chosen here): widths 256, 512 and 768
+trained on 6.0, 0.53 and 0.11 tokens per parameter and reached validation losses 1.69, 1.60 and 1.83; a parabola
+through the three in log(tokens per parameter) has its minimum at 1.2. (With the former learning rate, 2e-3 and a
+cosine decay, short runs were starved and the narrowest width won at 63 tokens per parameter: the constant was 60,
+and on tiny-shakespeare at 15 minutes its 2x128 lost to a plain 2x512 loop.)"""
+PEAK_LR = 8e-3
+"""AdamW's peak learning rate up to 512 units (:func:`lr_for`). Chosen on the docstrings development corpus (a
+scratch loop of fixed steps: 2-layer LSTM, random 128-token windows, batch 64, warm-up 10, then the wsd schedule,
+scored on the last tenth of the corpus's first 90%): at 256 units and 200 steps the rates 2e-3, 4e-3, 8e-3 and
+3.2e-2 reached 2.10, 1.75, 1.55 and 1.45 nats/char; at 512 units and 150 steps 4e-3, 8e-3 and 1.6e-2 reached
+1.94, 1.41 and 2.94 (it failed to learn); at 128 units and 1200 steps 8e-3 beat 3.2e-2 (1.44 against 1.59). 8e-3
+is the largest rate that learnt at every width tried. The former default, 2e-3 with a cosine decay, reached 2.51 at
+256 units and 200 steps (rnnkit's trainer: 2.52)."""
 VALIDATIONS = 10
 """Validations per run when --val_every is unset."""
 VALIDATION_SHARE = 0.08
@@ -71,6 +86,15 @@ def dropout_for(passes: float, tokens_per_parameter: float) -> float:
     return 0.0
 
 
+def lr_for(hidden_size: int) -> float:
+    """The peak learning rate for a model of ``hidden_size`` units (step 3 of the module's rule).
+
+    >>> [lr_for(h) for h in (128, 512, 1024)]
+    [0.008, 0.008, 0.004]
+    """
+    return PEAK_LR * min(1.0, 512 / hidden_size)
+
+
 def parameters(settings: Any, vocab_size: int, hidden_size: int) -> int:
     """Parameters of the language model these settings build at ``hidden_size``."""
     model = _model(settings, vocab_size, hidden_size)
@@ -82,7 +106,7 @@ def seconds_per_step(settings: Any, vocab_size: int, hidden_size: int) -> float:
     after one untimed step; the global random state is left as it was."""
     with torch.random.fork_rng():
         model = _model(settings, vocab_size, hidden_size).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr or lr_for(hidden_size))
         ids = torch.randint(0, vocab_size, (settings.batch_size, settings.bptt + 1))
         times = []
         for _ in range(2):
@@ -142,6 +166,7 @@ def resolve(settings: Any, train_tokens: int, vocab_size: int, run_dir: Path | N
     passes = tokens / max(train_tokens, 1)
     values: dict[str, Any] = {
         "hidden_size": width,
+        "lr": settings.lr if settings.lr is not None else lr_for(width),
         "dropout": settings.dropout if settings.dropout is not None else dropout_for(passes, tokens / params),
         "val_every": settings.val_every or max(1, round(tokens / tokens_per_step / VALIDATIONS)),
     }
@@ -156,6 +181,9 @@ def resolve(settings: Any, train_tokens: int, vocab_size: int, run_dir: Path | N
         if settings.hidden_size is not None
         else f"of {list(WIDTHS)}, the nearest to {TOKENS_PER_PARAMETER:g} training tokens per parameter: "
         + ", ".join(f"{c[2] / c[1]:.1f} at {c[0]}" for c in candidates),
+        "lr": "given"
+        if settings.lr is not None
+        else f"{PEAK_LR:g}" + ("" if width <= 512 else f" x 512 / {width} units"),
         "dropout": "given"
         if settings.dropout is not None
         else f"{passes:.2f} passes over the training text, {tokens / params:.1f} tokens per parameter",

@@ -40,7 +40,7 @@ class LMSettings(TrainConfig):
     embed_size: int = 64
     """Embedding size."""
     hidden_size: int | None = None
-    """Hidden units per layer (None: chosen from the corpus and the compute, for about 60 training tokens per
+    """Hidden units per layer (None: chosen from the corpus and the compute, for about 1.2 training tokens per
     parameter; rnnkit.text.lm.auto)."""
     num_layers: int = 2
     """Stacked recurrent layers."""
@@ -58,7 +58,10 @@ class LMSettings(TrainConfig):
     out: str = "runs/lm"
     epochs: int = 50
     batch_size: int = 64
-    lr: float = 2e-3
+    lr: float | None = None  # type: ignore[assignment]
+    """Peak learning rate of AdamW (None: chosen with the width by rnnkit.text.lm.auto: 8e-3 up to 512 units, scaled
+    by 512 / hidden_size above)."""
+    schedule: str = "wsd"
     weight_decay: float = 0.0
     warmup_steps: int = 10
     val_every: int | None = None
