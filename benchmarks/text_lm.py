@@ -4,8 +4,8 @@ PyTorch loop, on the corpora of ``_corpora.py`` (tiny-shakespeare, CPython's doc
 standard-library source), at each budget.
 
 Protocol: the last 10% of each corpus is the test text, read by neither model while it trains. rnnkit gets the
-first 90% (it holds out its own validation text from the end of that); the plain loop trains on all of the first
-90%. Both are scored by the same function on the test text (the state carried over the whole text), in nats per
+first 90% (it holds out its own validation text from that, a tenth of each tenth by default); the plain loop trains
+on all of the first 90%. Both are scored by the same function on the test text (the state carried over the whole text), in nats per
 character. The plain loop is the usual 30 lines: 2x512 torch.nn.LSTM, embedding 64, random 128-character windows
 from a zero state, batch 64, AdamW 2e-3 (torch's default weight decay), dropout 0.1 between the layers, gradient
 clipping 1.0, constant learning rate, no validation, its final weights scored. It runs once per corpus for the

@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 from rnnkit.cli import main
+from rnnkit.text.lm.data import split_text
 
 QUIET = ["--seed", "0", "--quiet", "true"]
 
@@ -30,9 +31,10 @@ def test_language_model_beats_the_unigram_model(tmp_path: Path) -> None:
     argv += ["--max_steps", "100", "--val_every", "50", "--warmup_steps", "0", "--lr", "0.01"]
     assert main([*argv, *QUIET]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    cut = int(len(text) * 0.9)  # the last --val_fraction (0.1) is the validation text
-    counts = collections.Counter(text[:cut])
-    unigram = -sum(math.log2((counts[c] + 1) / (cut + len(set(text)))) for c in text[cut:]) / (len(text) - cut)
+    train, val = split_text(text, 0.1, 10)  # the default --val_fraction and --val_blocks
+    counts = collections.Counter(train)
+    unigram = -sum(math.log2((counts[c] + 1) / (len(train) + len(set(text)))) for c in "".join(val))
+    unigram /= len("".join(val))
     assert 3.5 < unigram < 4.0
     assert abs(metrics["val_bpc"] - metrics["val_loss"] / math.log(2)) < 1e-3  # bits/char from nats/char
     # seeds 0, 1, 2: 1.05, 1.24, 1.25 bits/char against 3.86, 3.85, 3.84

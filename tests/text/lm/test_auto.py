@@ -15,16 +15,17 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.text import TextGenerator
 from rnnkit.text.lm import auto
-from rnnkit.text.lm.fit import LMSettings
+from rnnkit.text.lm.data import split_text
+from rnnkit.text.lm.fit import LMSettings, prepare
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n" * 6
 SMALL = {"embed_size": 8, "num_layers": 1, "bptt": 16, "batch_size": 4}
 
 
 def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
-    settings = LMSettings(**SMALL, max_steps=300_000)
+    settings = LMSettings(**SMALL, max_steps=12_000)
     vocab, train_tokens = 30, 40_000
-    tokens = 300_000 * 4 * 16
+    tokens = 12_000 * 4 * 16
 
     def distance(width: int) -> float:
         return abs(math.log(tokens / auto.parameters(settings, vocab, width) / auto.TOKENS_PER_PARAMETER))
@@ -37,9 +38,9 @@ def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
     assert chosen["expected_passes"] == pytest.approx(tokens / train_tokens)
     assert resolved.dropout == 0.0 and "passes" in chosen["why"]["dropout"]
     assert resolved.lr == auto.lr_for(expected) == chosen["settings"]["lr"]
-    assert resolved.val_every == round(300_000 / auto.VALIDATIONS)
+    assert resolved.val_every == round(12_000 / auto.VALIDATIONS)
     # Less compute: a narrower model; very little: the narrowest.
-    narrower, _ = auto.resolve(dataclasses.replace(settings, max_steps=30_000), train_tokens, vocab)
+    narrower, _ = auto.resolve(dataclasses.replace(settings, max_steps=1_200), train_tokens, vocab)
     assert narrower.hidden_size < resolved.hidden_size
     tiny, _ = auto.resolve(dataclasses.replace(settings, max_steps=1), train_tokens, vocab)
     assert tiny.hidden_size == auto.WIDTHS[0]
@@ -117,12 +118,23 @@ def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> N
     assert json.loads((out / "chosen.json").read_text()) == metrics["chosen"]
     # The validations read 40 tokens; the final figures are on all of the validation text.
     lm = TextGenerator.load(out)
-    val_text = (TEXT * 4)[round(len(TEXT * 4) * 0.9) :]
+    val_text = "".join(split_text(TEXT * 4, 0.1, 10)[1])
     full = lm.evaluate(val_text, bptt=16, batch_size=4)  # batched as the validation text is
     assert metrics["val_tokens"] > 40
     assert metrics["val_loss"] == pytest.approx(full["loss"], rel=1e-5)
     events = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
     assert all(abs(e["val_loss"] - metrics["val_loss"]) > 1e-9 for e in events if "val_loss" in e)
+
+
+def test_the_validation_text_is_spread_over_the_text_and_every_validation_reads_every_part() -> None:
+    text = "".join(f"{i}" * 100 for i in range(10))  # ten parts of 100 characters, each one digit
+    train, val = split_text(text, 0.1, 10)
+    assert val == [f"{i}" * 10 for i in range(10)] and train == "".join(f"{i}" * 90 for i in range(10))
+    assert split_text(text, 0.1, 1) == (text[:900], [text[900:]])  # one block: the end of the text
+    data = prepare(LMSettings(**SMALL, val_tokens=30), text)
+    assert data.val_all is not None
+    assert set(data.tokenizer.decode(data.val.x.flatten().tolist())) == set("0123456789")
+    assert data.val_tokens == 100 and data.train_tokens == 900
 
 
 @pytest.mark.parametrize(
@@ -131,6 +143,7 @@ def test_the_run_records_its_choice_and_validates_on_a_part(tmp_path: Path) -> N
         ("--hidden_size", "0", "expected --hidden_size >= 1"),
         ("--dropout", "1.5", "expected --dropout in [0, 1)"),
         ("--val_tokens", "1", "expected --val_tokens >= 2"),
+        ("--val_blocks", "0", "expected --val_blocks >= 1, got 0"),
     ],
 )
 def test_bad_values_get_one_line(flag: str, value: str, expected: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

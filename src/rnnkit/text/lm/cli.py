@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnkit.text.lm.data import split_text
 from rnnkit.text.lm.estimator import TextGenerator
 from rnnkit.text.lm.fit import LMSettings
 from rnnkit.text.lm.generation import Generation
@@ -25,7 +26,7 @@ class TextTrainConfig(LMSettings):
     """Train a recurrent language model on a text file (truncated BPTT over the contiguous stream)."""
 
     data: str
-    """UTF-8 text file; its last --val_fraction is the validation text."""
+    """UTF-8 text file; the last --val_fraction of each of its --val_blocks parts is the validation text."""
 
 
 def train(config: TextTrainConfig) -> dict[str, Any]:
@@ -101,7 +102,10 @@ class TextEvalConfig:
     out: str | None = None
     """Directory for metrics.json and config.json (default: RUN/eval/DATA-NAME next to the model's run folder)."""
     val_fraction: float | None = None
-    """Evaluate only the last fraction of the file (as `text train` holds it out); None = the whole file."""
+    """Evaluate only the validation text `text train` holds out with this --val_fraction (and --val_blocks); None =
+    the whole file."""
+    val_blocks: int = 10
+    """With --val_fraction: the parts the validation text is spread over, as `text train` spreads it."""
     bptt: int = 256
     """Window length (the state is carried across windows, so this only affects speed)."""
     batch_size: int = 16
@@ -110,6 +114,8 @@ class TextEvalConfig:
     def __post_init__(self) -> None:
         if self.val_fraction is not None and not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"expected --val_fraction in (0, 1) or unset, got {self.val_fraction}")
+        if self.val_blocks < 1:
+            raise ValueError(f"expected --val_blocks >= 1, got {self.val_blocks}")
 
 
 def eval_command(config: TextEvalConfig) -> dict[str, float]:
@@ -118,7 +124,7 @@ def eval_command(config: TextEvalConfig) -> dict[str, float]:
     lm = TextGenerator.load(config.model)
     text = read_text(config.data)
     if config.val_fraction is not None:
-        text = text[round(len(text) * (1.0 - config.val_fraction)) :]
+        text = "".join(split_text(text, config.val_fraction, config.val_blocks)[1])
     try:
         metrics = lm.evaluate(text, bptt=config.bptt, batch_size=config.batch_size)
     except ValueError as err:

@@ -29,6 +29,33 @@ def split_stream(ids: list[int] | Tensor, val_fraction: float) -> tuple[Tensor, 
     return data[:cut], data[cut:]
 
 
+def split_text(text: str, val_fraction: float, blocks: int = 1) -> tuple[str, list[str]]:
+    """The training text and the validation blocks: ``text`` cut into ``blocks`` equal parts, the last
+    ``val_fraction`` of each part validating, the rest of the parts joined in text order for training.
+
+    One block holds out the end of the text (for a model that must continue it); several spread the validation
+    through the text, so that the model trains on every part of it, its end included, and is validated on every
+    part (a corpus whose last tenth is one play, one package or one author would otherwise be both missing from
+    training and all of the validation).
+
+    >>> split_text("0123456789abcdefghij", 0.2, blocks=2)
+    ('01234567abcdefgh', ['89', 'ij'])
+    >>> split_text("0123456789", 0.3)
+    ('0123456', ['789'])
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"expected --val_fraction in (0, 1), got {val_fraction}")
+    if blocks < 1:
+        raise ValueError(f"expected --val_blocks >= 1, got {blocks}")
+    train, val = [], []
+    for i in range(blocks):
+        start, end = round(i * len(text) / blocks), round((i + 1) * len(text) / blocks)
+        cut = end - round((end - start) * val_fraction)
+        train.append(text[start:cut])
+        val.append(text[cut:end])
+    return "".join(train), val
+
+
 class StreamBatches:
     """Iterate (x, y) windows over B contiguous columns of a token stream: x (B, T), y = x shifted by one.
 

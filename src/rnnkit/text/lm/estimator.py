@@ -53,7 +53,8 @@ class TextGenerator(Estimator[LanguageModel]):
     ) -> TextGenerator:
         """Fit the tokeniser and train the model on ``text`` (a str, or the path of a UTF-8 file).
 
-        The last ``val_fraction`` of the text validates; the model keeps the weights of its best validation.
+        The last ``val_fraction`` of each of ``val_blocks`` equal parts of the text validates; the model keeps the
+        weights of its best validation.
         Without ``out`` nothing is written. With ``out`` the engine's driver runs it as ``rnnkit text train --out``
         does: the run folder (model/, metrics.json, config.json, checkpoints), a refusal to overwrite a finished
         run, Ctrl-C that saves the best model (:class:`rnnkit.train.driver.TrainingInterrupted`), and

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from rnnkit.text.checks import fraction, one_of
 from rnnkit.text.lm.auto import resolve
-from rnnkit.text.lm.data import StreamBatches
+from rnnkit.text.lm.data import StreamBatches, split_text
 from rnnkit.text.lm.model import CELLS, LanguageModel, lm_metrics, stream_nll, token_nll
 from rnnkit.text.tokenize import LEVELS, Tokenizer, build_tokenizer
 from rnnkit.train import StepOutput, TrainConfig
@@ -34,7 +34,10 @@ class LMSettings(TrainConfig):
     vocab_size: int | None = None
     """Cap on the vocabulary, specials included (word: most frequent words; bpe: merges, default 2000)."""
     val_fraction: float = 0.1
-    """Fraction of the text, taken from its end, used for validation."""
+    """Fraction of the text used for validation: the last this fraction of each of --val_blocks equal parts."""
+    val_blocks: int = 10
+    """Parts the validation text is spread over, so that the model trains on every part of the text, its end
+    included (1: the end of the text validates, for a model that must continue it)."""
     cell: str = "lstm"
     """Recurrent layer: lstm, gru or rnn."""
     embed_size: int = 64
@@ -72,6 +75,8 @@ class LMSettings(TrainConfig):
         one_of("level", self.level, LEVELS)
         one_of("cell", self.cell, CELLS)
         fraction("val_fraction", self.val_fraction)
+        if self.val_blocks < 1:
+            raise ValueError(f"expected --val_blocks >= 1, got {self.val_blocks}")
         if self.bptt < 1:
             raise ValueError(f"expected --bptt >= 1, got {self.bptt}")
         if self.hidden_size is not None and self.hidden_size < 1:
@@ -99,21 +104,26 @@ class LMData:
 
 
 def prepare(settings: LMSettings, text: str, source: str = "the text") -> LMData:
-    """Split ``text`` (its last ``val_fraction`` validates), fit the tokeniser on the training part, batch both.
+    """Split ``text`` (the last ``val_fraction`` of each of ``val_blocks`` equal parts validates,
+    :func:`~rnnkit.text.lm.data.split_text`), fit the tokeniser on the training part, batch both.
 
-    ``source`` names the text in error messages (the file's path from the command line).
+    The validations during training read the first ``val_tokens / val_blocks`` tokens of every block, so that they
+    too see every part of the text. ``source`` names the text in error messages (the path from the command line).
     """
-    cut = round(len(text) * (1.0 - settings.val_fraction))
-    train_text, val_text = text[:cut], text[cut:]
-    if not val_text.strip() or not train_text.strip():
+    train_text, val_parts = split_text(text, settings.val_fraction, settings.val_blocks)
+    if not "".join(val_parts).strip() or not train_text.strip():
         raise ValueError(f"{source}: too short to split by --val_fraction {settings.val_fraction}")
     tok = build_tokenizer(settings.level, train_text, vocab_size=settings.vocab_size)
     train_ids = torch.tensor(tok.encode(train_text), dtype=torch.long)
-    val_ids = torch.tensor(tok.encode(val_text), dtype=torch.long)
+    val_blocks = [torch.tensor(tok.encode(part), dtype=torch.long) for part in val_parts]
+    val_ids = torch.cat(val_blocks)
     try:
         train = StreamBatches(train_ids, settings.batch_size, settings.bptt, random_shift=True)
         val_all = _val_batches(val_ids, settings)
-        val = val_all if settings.val_tokens is None else _val_batches(val_ids[: settings.val_tokens + 1], settings)
+        val = val_all
+        if settings.val_tokens is not None and settings.val_tokens < len(val_ids) - 1:
+            per_block = -(-(settings.val_tokens + 1) // len(val_blocks))  # ceil
+            val = _val_batches(torch.cat([ids[:per_block] for ids in val_blocks]), settings)
     except ValueError as err:
         raise ValueError(f"{source}: {err}") from None
     log.info(
