@@ -3,17 +3,17 @@ default (it chooses its width, dropout and validation cadence from the corpus an
 PyTorch loop, on the corpora of ``_corpora.py`` (tiny-shakespeare, CPython's documentation text, CPython's
 standard-library source), at each budget.
 
-Protocol: the last 10% of each corpus is the test text, read by neither model while it trains. rnnkit gets the
-first 90% (it holds out its own validation text from that, a tenth of each tenth by default); the plain loop trains
-on all of the first 90%. Both are scored by the same function on the test text (the state carried over the whole text), in nats per
-character. The plain loop is the usual 30 lines: 2x512 torch.nn.LSTM, embedding 64, random 128-character windows
-from a zero state, batch 64, AdamW 2e-3 (torch's default weight decay), dropout 0.1 between the layers, gradient
-clipping 1.0, constant learning rate, no validation, its final weights scored. It runs once per corpus for the
-longest budget and is scored at each budget on its way (its clock stops while it is scored; with a constant
-learning rate that is what a run of the shorter budget would have given). Each rnnkit run is one `TextGenerator`
-fit with ``time_budget`` (its probe of candidate widths is taken from the budget); its final scoring of the
-validation text is outside the budget, as the plain loop's test scoring is. Both use the same number of threads
-(``--threads``, default 2); run on a quiet machine, one run after the other.
+Protocol: the last 10% of each corpus is the test text, read by neither model while it trains. rnnkit gets the first
+90% (it holds out its own validation text from that, a tenth of each tenth by default); the plain loop trains on all
+of the first 90%. Both are scored by the same function on the test text (the state carried over the whole text), in
+nats per character. The plain loop is the usual 30 lines: 2x512 torch.nn.LSTM, embedding 64, random 128-character
+windows from a zero state, batch 64, AdamW 2e-3 (torch's default weight decay), dropout 0.1 between the layers,
+gradient clipping 1.0, constant learning rate, no validation, its final weights scored. It runs once per corpus for
+the longest budget and is scored at each budget on its way (its clock stops while it is scored; with a constant
+learning rate that is what a run of the shorter budget would have given). Each rnnkit run is one `TextGenerator` fit
+with ``time_budget`` (its probe of candidate widths is taken from the budget); its final scoring of the validation
+text is outside the budget, as the plain loop's test scoring is. Both use the same number of threads (``--threads``,
+default 2); run on a quiet machine, one run after the other.
 
 ``--throughput`` also times both on the same model and batch (the plain loop's 2x512 with dropout 0.1, batch 64,
 window 128): steps per second of rnnkit's trainer against the loop's.
