@@ -61,9 +61,8 @@ class LMSettings(TrainConfig):
     out: str = "runs/lm"
     epochs: int = 50
     batch_size: int = 64
+    # None: chosen with the width by rnnkit.text.lm.auto (8e-3 up to 512 units, scaled by 512 / width above).
     lr: float | None = None  # type: ignore[assignment]
-    """Peak learning rate of AdamW (None: chosen with the width by rnnkit.text.lm.auto: 8e-3 up to 512 units, scaled
-    by 512 / hidden_size above)."""
     schedule: str = "wsd"
     weight_decay: float = 0.0
     warmup_steps: int = 10
