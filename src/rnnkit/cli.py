@@ -70,9 +70,11 @@ def _commands(module: str) -> dict[str, Command]:
 def _verb_parser(config_cls: type) -> ArgumentParser:
     parser = _Parser(description=_first_line(config_cls.__doc__))
     parser.add_argument("--config", action=ActionConfigFile, help="Read these options from a YAML/JSON file.")
-    # A command may name one field POSITIONAL (e.g. `rnnkit video predict --model DIR FILE...`).
+    # A command may name one field POSITIONAL (e.g. `rnnkit video predict --model DIR FILE...`), and fields it
+    # inherits but does not use NOT_FLAGS (they keep their defaults).
     positional = getattr(config_cls, "POSITIONAL", None)
-    parser.add_class_arguments(config_cls, as_group=False, skip={positional} if positional else None)
+    skip = set(getattr(config_cls, "NOT_FLAGS", ())) | ({positional} if positional else set())
+    parser.add_class_arguments(config_cls, as_group=False, skip=skip or None)
     if positional:
         many = "list" in str(config_cls.__dataclass_fields__[positional].type)  # type: ignore[attr-defined]
         name = positional.upper().rstrip("S")
@@ -203,6 +205,8 @@ def usage_message(message: str, names: Sequence[str], trained: tuple[str, Sequen
 
     >>> usage_message("unrecognized arguments: --tim_budget 3", ["time_budget", "epochs"])
     'unknown flag --tim_budget; did you mean --time_budget?'
+    >>> usage_message("unrecognized arguments: --val_blocks 3", ["val_blocks", "val_fraction"])
+    'unknown flag --val_blocks: this command does not use it'
     >>> usage_message('Parser key "epochs":\\n  Expected a <class \\'int\\'>. Got value: x', ["epochs"])
     "--epochs expects an int; got 'x'"
     >>> usage_message("unrecognized arguments: --epochs 3", ["model"], ("rnnkit forecast train", ["epochs"]))
@@ -217,6 +221,8 @@ def usage_message(message: str, names: Sequence[str], trained: tuple[str, Sequen
         if flag is None:
             return f"unexpected argument {words[0]!r}; options are given as --name value"
         name = flag.lstrip("-").partition("=")[0]
+        if name in names:  # a field of the config that is not a flag of this command (NOT_FLAGS)
+            return f"unknown flag --{name}: this command does not use it"
         hint = _hint(name, names)
         if not hint and name in trained[1]:
             hint = f"; --{name} is a training setting, stored with the model: give it to {trained[0]}"

@@ -134,3 +134,18 @@ def test_bad_dialogue_files_end_in_one_line_naming_the_line(
     err = capsys.readouterr().err
     assert err.startswith(f"rnnkit text chat-train: error: {tmp_path / message.split(':')[0]}") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_chat_train_offers_only_the_flags_it_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    """chat-train holds out whole turns: the language model's --val_blocks is not one of its flags (text train
+    keeps it), and a user who passes it is told so in one line."""
+    assert main(["text", "chat-train", "--val_blocks", "3", "--data", "x.txt"]) == 2
+    error = "rnnkit text chat-train: error: unknown flag --val_blocks: this command does not use it"
+    assert capsys.readouterr().err.splitlines()[-1] == error
+    with pytest.raises(SystemExit):
+        main(["text", "chat-train", "--help"])
+    chat_help = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["text", "train", "--help"])
+    assert "--val_fraction" in chat_help and "last turns" in chat_help
+    assert "--val_blocks" not in chat_help and "--val_blocks" in capsys.readouterr().out

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rnnkit.text.chat.dialogue import (
     LOSS_ON,
@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 class ChatSettings(LMSettings):
     """How to build and train a dialogue model: the language model's settings, plus what the loss counts."""
 
+    NOT_FLAGS: ClassVar[tuple[str, ...]] = ("val_blocks",)  # chat holds out whole turns at the end (split_dialogues)
+
+    val_fraction: float = 0.1
+    """Fraction of the conversation held out for validation: the last turns, whole, of about this share of the
+    characters."""
     loss_on: str = "replies"
     """Targets the loss counts: replies (the text and end of turn of the replies; names and the other turns are
     context only) or all (every token, as a plain language model)."""

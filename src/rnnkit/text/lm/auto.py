@@ -66,10 +66,10 @@ is the largest rate that learnt at every width tried. The former default, 2e-3 w
 VALIDATIONS = 10
 """Validations per run when --val_every is unset."""
 VALIDATION_SHARE = 0.08
+"""Share of a time budget assumed spent validating when the tokens a budget buys are estimated."""
 EPOCHS_MARGIN = 4.0
 """Under ``--time_budget``: the default ``--epochs`` becomes this many times the expected passes (the speed probe
 can be off; the budget should end the run, not the epochs)."""
-"""Share of a time budget assumed spent validating when the tokens a budget buys are estimated."""
 FILE = "chosen.json"
 
 
