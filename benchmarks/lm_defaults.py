@@ -1,6 +1,9 @@
 """How rnnkit's language-model defaults were chosen: model widths, dropout and learning rates in a fixed CPU budget,
 trained on the *development* corpora of ``_corpora.py`` (never on the benchmark corpora of ``text_lm.py``) and
-compared on their own validation split (the last part of the first 90%; the last 10% is not read).
+compared on their own validation split (the last part of the first 90%; the last 10% is not read). With ``--chars``
+the run trains on the first that many characters and is also scored on the :data:`LATER` characters that follow
+them (other documents of the same corpus, never trained on): the validation text continues the documents the model
+trains on, so it can reward memorising them, and the later text shows whether that carries over.
 
 Each run's result is kept in ``--runs``, so a later invocation reuses it (and can finish a table). Each run is
 ``TextGenerator`` with the given width, dropout, peak learning rate and schedule and everything else at its
@@ -25,11 +28,16 @@ from _common import append_results, machine, markdown_table
 from _corpora import DEV_CORPORA
 from rnnkit.text.lm.estimator import TextGenerator
 from rnnkit.text.lm.fit import LMSettings
+from text_lm import test_loss
 
 BATCH, BPTT = 64, 128
+LATER = 60_000
+"""Characters after the first ``--chars`` that a run is also scored on."""
 
 
-def run(text: str, hidden: int, dropout: float, lr: float | None, schedule: str, minutes: float, threads: int) -> dict:
+def run(
+    text: str, later: str, hidden: int, dropout: float, lr: float | None, schedule: str, minutes: float, threads: int
+) -> dict:
     lm = TextGenerator(
         hidden_size=hidden,
         dropout=dropout,
@@ -46,7 +54,9 @@ def run(text: str, hidden: int, dropout: float, lr: float | None, schedule: str,
     ).fit(text)
     m = lm.metrics
     steps = sum(m["steps"])
-    return {
+    assert lm.fitted.tokenizer is not None
+    score = {"later": test_loss(lm.fitted, lm.fitted.tokenizer, later)} if later else {}
+    return score | {
         "val": m["val_loss"],
         "train": m["final_train_loss"][0],
         "steps": steps,
@@ -79,6 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     text = DEV_CORPORA[args.corpus]()
     text = text[: round(len(text) * 0.9)]  # the last 10% stays unread, as a benchmark corpus's test part
+    later = text[args.chars : args.chars + LATER] if args.chars else ""
     text = text[: args.chars] if args.chars else text
     start = machine()
     rows, kept_runs = [], []
@@ -91,7 +102,7 @@ def main() -> None:
         if kept.is_file():  # an earlier invocation's run (the table can be finished after an interruption)
             r = json.loads(kept.read_text())
         else:
-            r = run(text, hidden, dropout, lr, schedule, args.minutes, args.threads)
+            r = run(text, later, hidden, dropout, lr, schedule, args.minutes, args.threads)
             kept.parent.mkdir(parents=True, exist_ok=True)
             kept.write_text(json.dumps(r))
         print(f"{args.corpus} H={hidden} dropout={dropout} lr={_label(lr)} {schedule}: {r}", flush=True)
@@ -102,6 +113,7 @@ def main() -> None:
                 dropout,
                 f"{_label(lr)}, {schedule}",
                 f"{r['val']:.4f}",
+                f"{r['later']:.4f}" if "later" in r else "",
                 f"{r['train']:.4f}",
                 r["steps"],
                 f"{r['chars'] / 1e6:.2f}M",
@@ -117,6 +129,7 @@ def main() -> None:
         "dropout",
         "lr, schedule",
         "best val loss",
+        "later text loss",
         "last train loss",
         "steps",
         "chars trained",
