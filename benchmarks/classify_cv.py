@@ -7,6 +7,7 @@ validation accuracy per data set and over all of them, and is appended to benchm
 
     python benchmarks/classify_cv.py                       # the data sets shipped with aeon, 5 folds, 2 repeats
     python benchmarks/classify_cv.py --archive ~/Univariate_ts --folds 3 --repeats 1
+    python benchmarks/classify_cv.py --variants "window 9, both ways" "window 9, both ways, 16 groups" --no-rocket
 
 One reservoir seed per fit (rnnkit classify train averages 3). Unequal-length sets are zero-padded for ROCKET, as in
 benchmarks/classify.py.
@@ -25,11 +26,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_results, in_child_process, markdown_table, zero_padded
 
 VARIANTS = {
-    "window 1, forwards": {"window": 1, "bidirectional": False},
-    "window 9, forwards": {"window": 9, "bidirectional": False},
-    "window 1, both ways": {"window": 1, "bidirectional": True},
-    "window 9, both ways": {"window": 9, "bidirectional": True},
+    "window 1, forwards": {"window": 1, "bidirectional": False, "calibrated": False},
+    "window 9, forwards": {"window": 9, "bidirectional": False, "calibrated": False},
+    "window 1, both ways": {"window": 1, "bidirectional": True, "calibrated": False},
+    "window 9, both ways": {"window": 9, "bidirectional": True, "calibrated": False},
+    "window 9, both ways, 16 groups": {"window": 9, "bidirectional": True, "groups": 16, "calibrated": False},
+    "window 9, both ways, 128 units": {"window": 9, "bidirectional": True, "units": 128, "calibrated": False},
+    "window 1, both ways, calibrated": {"window": 1, "bidirectional": True, "calibrated": True},
+    "window 9, both ways, calibrated": {"window": 9, "bidirectional": True, "calibrated": True},
+    "window 9, both ways, 16 groups, calibrated": {
+        "window": 9,
+        "bidirectional": True,
+        "groups": 16,
+        "calibrated": True,
+    },
 }
+"""The reservoir settings compared (keyword arguments of fit_reservoir); --variants picks some."""
 
 
 def rocket_folds(dataset: str, k: int, repeats: int, threads: int) -> list[float]:
@@ -59,6 +71,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2, help="cross-validations with differently shuffled folds")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), metavar="NAME")
     parser.add_argument("--no-rocket", action="store_true", help="skip the ROCKET column")
     parser.add_argument("--no-append", action="store_true", help="print the table without appending to RESULTS.md")
     args = parser.parse_args()
@@ -76,7 +89,8 @@ def main() -> None:
     else:
         found = {name: name for name in available_datasets()}
     names = args.datasets.split(",") if args.datasets else list(found)
-    columns = list(VARIANTS) + ([] if args.no_rocket else ["ROCKET"])
+    variants = {name: VARIANTS[name] for name in args.variants}
+    columns = list(variants) + ([] if args.no_rocket else ["ROCKET"])
     scores: dict[str, dict[str, float]] = {}
     for name in names:
         data = load_dataset(found[name], "train")  # the training split only
@@ -92,7 +106,7 @@ def main() -> None:
             for fold in stratified_folds(data.labels, k, seed=repeat):
                 rest = sorted(set(range(len(data))) - set(fold))
                 train, val = data.subset(rest), data.subset(fold)
-                for column, settings in VARIANTS.items():
+                for column, settings in variants.items():
                     model = fit_reservoir(train, **settings)
                     guess = np.array(model.labels)[predict_proba(model, val).argmax(axis=1)]
                     accuracy[column].append(float(np.mean(guess == labels[fold])))

@@ -14,6 +14,7 @@ characters trained on and the ratio of those to the parameters, the figure the w
     python benchmarks/lm_defaults.py --corpus docstrings --sizes 256 512 768 --minutes 5
     python benchmarks/lm_defaults.py --corpus eng-fra --sizes 512 --dropouts 0 0.15 0.3 --minutes 5
     python benchmarks/lm_defaults.py --corpus docstrings --sizes 256 --lrs 0.002 auto --schedules cosine wsd
+    python benchmarks/lm_defaults.py --corpus docstrings --sizes 384 --val_blocks 1 10 --chars 200000
 """
 
 from __future__ import annotations
@@ -33,10 +34,19 @@ from text_lm import test_loss
 BATCH, BPTT = 64, 128
 LATER = 60_000
 """Characters after the first ``--chars`` that a run is also scored on."""
+VAL_BLOCKS = LMSettings.val_blocks
 
 
 def run(
-    text: str, later: str, hidden: int, dropout: float, lr: float | None, schedule: str, minutes: float, threads: int
+    text: str,
+    later: str,
+    hidden: int,
+    dropout: float,
+    lr: float | None,
+    schedule: str,
+    minutes: float,
+    threads: int,
+    val_blocks: int = VAL_BLOCKS,
 ) -> dict:
     lm = TextGenerator(
         hidden_size=hidden,
@@ -47,6 +57,7 @@ def run(
         batch_size=BATCH,
         bptt=BPTT,
         val_fraction=min(0.1, 60_000 / len(text)),
+        val_blocks=val_blocks,
         val_every=max(5, round(40 * (512 / hidden) ** 2)),
         early_stopping=None,
         threads=threads,
@@ -83,6 +94,9 @@ def main() -> None:
     parser.add_argument("--schedules", nargs="+", default=[LMSettings.schedule])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--val_blocks", type=int, nargs="+", default=[VAL_BLOCKS], help="parts the validation text is spread over"
+    )
     parser.add_argument("--chars", type=int, help="train on the first this many characters only (more passes)")
     parser.add_argument("--runs", default="runs/bench/lm_defaults", help="each run's result, kept (JSON)")
     parser.add_argument("--no_results", action="store_true", help="do not append to RESULTS.md (smoke runs)")
@@ -93,25 +107,35 @@ def main() -> None:
     text = text[: args.chars] if args.chars else text
     start = machine()
     rows, kept_runs = [], []
-    grid = [(h, d, lr, s) for h in args.sizes for d in args.dropouts for lr in args.lrs for s in args.schedules]
-    for hidden, dropout, lr, schedule in grid:
+    grid = [
+        (h, d, lr, s, b)
+        for h in args.sizes
+        for d in args.dropouts
+        for lr in args.lrs
+        for s in args.schedules
+        for b in args.val_blocks
+    ]
+    for hidden, dropout, lr, schedule, blocks in grid:
         name = f"{args.corpus}_{len(text)}_{hidden}_{dropout:g}_{args.minutes:g}min"
         if (lr, schedule) != (2e-3, "cosine"):  # the settings of the first runs, kept under their first names
             name += f"_{_label(lr)}_{schedule}"
+        if blocks != VAL_BLOCKS:
+            name += f"_{blocks}blocks"
         kept = Path(args.runs) / f"{name}.json"
         if kept.is_file():  # an earlier invocation's run (the table can be finished after an interruption)
             r = json.loads(kept.read_text())
         else:
-            r = run(text, later, hidden, dropout, lr, schedule, args.minutes, args.threads)
+            r = run(text, later, hidden, dropout, lr, schedule, args.minutes, args.threads, blocks)
             kept.parent.mkdir(parents=True, exist_ok=True)
             kept.write_text(json.dumps(r))
-        print(f"{args.corpus} H={hidden} dropout={dropout} lr={_label(lr)} {schedule}: {r}", flush=True)
+        print(f"{args.corpus} H={hidden} dropout={dropout} lr={_label(lr)} {schedule} {blocks} blocks: {r}", flush=True)
         kept_runs.append(r)
         rows.append(
             [
                 f"2x{hidden}",
                 dropout,
                 f"{_label(lr)}, {schedule}",
+                blocks,
                 f"{r['val']:.4f}",
                 f"{r['later']:.4f}" if "later" in r else "",
                 f"{r['train']:.4f}",
@@ -128,6 +152,7 @@ def main() -> None:
         "LSTM",
         "dropout",
         "lr, schedule",
+        "validation blocks",
         "best val loss",
         "later text loss",
         "last train loss",
@@ -147,6 +172,7 @@ def main() -> None:
             + f"{args.corpus} --sizes {' '.join(map(str, args.sizes))} --dropouts "
             + f"{' '.join(f'{d:g}' for d in args.dropouts)} --lrs {' '.join(map(_label, args.lrs))} "
             + f"--schedules {' '.join(args.schedules)} --minutes {args.minutes:g} --threads {args.threads}"
+            + (f" --val_blocks {' '.join(map(str, args.val_blocks))}" if args.val_blocks != [VAL_BLOCKS] else "")
             + (f" --chars {args.chars}" if args.chars else ""),
             f"{len(text):,} characters of the corpus's first 90%. Machine at the start: {start}."
             + "".join(f" Some rows were {note}." for note in read_back),

@@ -13,8 +13,9 @@ from rnnkit.classify.reservoir import ALPHAS, ReservoirClassifier, dilations_for
 from rnnkit.train import load_model
 
 
-def numpy_features(model, x):
-    """The forward reading's features of one series x (T, 2) in float64 NumPy, step by step."""
+def numpy_features(model, x, threshold=0.0):
+    """The forward reading's features of one series x (T, 2) in float64 NumPy, step by step; "positive" counts the
+    steps a state exceeds ``threshold`` (N,)."""
     T = len(x)
     z = (x.astype(np.float64) - [0.5, -1.0]) / [2.0, 0.5]  # (T, F)
     dz = np.diff(z, axis=0, prepend=z[:1]) / [1.5, 0.7]
@@ -31,32 +32,51 @@ def numpy_features(model, x):
         h = (1 - leak) * h + leak * np.tanh(np.concatenate(drive) + bias + h @ w_rec)
         states.append(h)
     states = np.array(states)
-    return np.concatenate([states.mean(0), states.max(0), states[-1], (states > 0).mean(0)])
+    return np.concatenate([states.mean(0), states.max(0), states[-1], (states > threshold).mean(0)])
 
 
-@pytest.mark.parametrize("window, bidirectional", [(1, False), (3, False), (3, True)])
-def test_features_match_a_float64_numpy_loop(window, bidirectional):
+@pytest.mark.parametrize(
+    "window, bidirectional, calibrated", [(1, False, False), (3, False, False), (3, True, False), (3, True, True)]
+)
+def test_features_match_a_float64_numpy_loop(window, bidirectional, calibrated):
     shape = dict(units=5, groups=3, window=window, dilations=dilations_for(12, window, 3))
-    model = ReservoirClassifier(2, 3, **shape, bidirectional=bidirectional, seed=4)
+    model = ReservoirClassifier(2, 3, **shape, bidirectional=bidirectional, calibrated=calibrated, seed=4)
     model.mean.copy_(torch.tensor([0.5, -1.0]))
     model.std.copy_(torch.tensor([2.0, 0.5]))
     model.diff_std.copy_(torch.tensor([1.5, 0.7]))
+    threshold = np.zeros((2, 15))
+    if calibrated:
+        threshold = 0.3 * np.random.default_rng(0).normal(size=(2, 15))
+        model.threshold.copy_(torch.from_numpy(threshold))
     x = torch.randn(1, 12, 2)
     got = model.features(x).double().numpy()[0]
 
     series = x[0].numpy()
-    want = numpy_features(model, series)
+    want = numpy_features(model, series, threshold[0])
     if bidirectional:  # the same reservoirs read the series end to start
-        want = np.concatenate([want, numpy_features(model, series[::-1])])
+        want = np.concatenate([want, numpy_features(model, series[::-1], threshold[1])])
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_calibrated_thresholds_are_each_units_mean_state_over_the_training_series(tmp_path):
+    train = load_dataset("ItalyPowerDemand", "train")
+    model = fit_reservoir(train, window=3, units=4, groups=2, calibrated=True)
+    plain = fit_reservoir(train, window=3, units=4, groups=2, calibrated=False)  # the same reservoir, threshold 0
+    states = plain.features(*pad(train.series[:64])).double().numpy()  # (64, 8 * 2 * 4): per direction 4 blocks
+    want = states.reshape(64, 2, 4, 8)[:, :, 0].mean(axis=0)  # the "mean" block of each direction
+    np.testing.assert_allclose(model.threshold.double().numpy(), want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(want, 0.0)
+    model.save(tmp_path)
+    torch.testing.assert_close(load_model(tmp_path).threshold, model.threshold)
 
 
 def test_model_files_without_the_bidirectional_key_read_forwards_only():
     model = ReservoirClassifier(2, 3, units=4, groups=2, bidirectional=True)
     config = model.model_config()
-    del config["bidirectional"]  # written before the option existed
+    del config["bidirectional"], config["calibrated"]  # written before the options existed
     old = ReservoirClassifier.from_model_config(config)
     assert not old.bidirectional and old.head.in_features == model.head.in_features // 2
+    assert not old.calibrated and "threshold" not in dict(old.named_buffers())
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

@@ -6,10 +6,11 @@ series drives ``groups`` random tanh reservoirs of ``units`` units each, with le
 they remember from one to about a hundred steps. With ``window`` > 1 each reservoir reads, at every step, the
 last ``window`` values spaced by its own dilation (1 up to about T / window across the groups, as ROCKET spaces
 its kernels), so each group sees the series' local shape at its own scale. Each unit's mean, maximum, final
-value and the share of steps it is positive (over each series' valid steps) are the features; with
-``bidirectional`` the same reservoirs also read each series backwards (end to start) and those features are
-added, as a bidirectional recurrent network reads both ways (the final state then sums up the series' start, not
-only its end). A ridge
+value and the share of steps it exceeds its threshold (over each series' valid steps) are the features (the
+threshold: zero, or with ``calibrated`` the unit's mean state over the training series, as ROCKET draws each
+kernel's bias from the training data; :func:`fit_reservoir` calibrates). With ``bidirectional`` the same
+reservoirs also read each series backwards (end to start) and those features are added, as a bidirectional
+recurrent network reads both ways (the final state then sums up the series' start, not only its end). A ridge
 classifier on the standardised features gives one score per class. The ridge penalty is chosen by
 leave-one-out cross-validation on the training series (closed form, as scikit-learn's RidgeClassifierCV does),
 and a softmax temperature fitted to the leave-one-out scores turns them into probabilities.
@@ -47,8 +48,8 @@ FEATURES = ("mean", "max", "last", "positive")
 class ReservoirClassifier(SavableModel, nn.Module):
     """Random leaky tanh reservoirs + a ridge readout (see the module docstring); ``forward`` gives logits (B, C).
 
-    ``bidirectional`` is off by default here so that model files written before it existed load unchanged;
-    :func:`fit_reservoir` (and ``rnnkit classify train``, through ``--bidirectional``) turn it on.
+    ``bidirectional`` and ``calibrated`` are off by default here so that model files written before they existed
+    load unchanged; :func:`fit_reservoir` (and ``rnnkit classify train``) turn them on.
 
     >>> import torch
     >>> model = ReservoirClassifier(2, 3, units=4, groups=2)
@@ -60,6 +61,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
     w_rec: Tensor
     bias: Tensor
     leak: Tensor
+    threshold: Tensor  # (D, N), only when calibrated
     labels: list[str]
     mean: Tensor
     std: Tensor
@@ -77,6 +79,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
         window: int = 1,
         dilations: Sequence[int] | None = None,
         bidirectional: bool = False,
+        calibrated: bool = False,
         seed: int = 0,
         temperature: float = 1.0,
         alpha: float = 1.0,
@@ -98,6 +101,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
             raise ValueError(f"expected {groups} dilations >= 1 (one per group), got {dilations}")
         self.input_size, self.num_classes, self.units, self.groups = input_size, num_classes, units, groups
         self.window, self.dilations, self.bidirectional = window, dilations, bool(bidirectional)
+        self.calibrated = bool(calibrated)
         self.diff, self.seed, self.temperature, self.alpha = bool(diff), seed, float(temperature), float(alpha)
         set_preprocessing(self, input_size, num_classes, mean, std, diff_std, labels)
         w_in, w_rec, bias, leak = _reservoir(input_size * (2 if diff else 1) * window, units, groups, seed)
@@ -108,6 +112,8 @@ class ReservoirClassifier(SavableModel, nn.Module):
         self.register_buffer("w_rec", w_rec)
         self.register_buffer("bias", bias)
         self.register_buffer("leak", leak)
+        if self.calibrated:  # the "positive" feature's threshold per unit and direction, set by fit_reservoir
+            self.register_buffer("threshold", torch.zeros(2 if self.bidirectional else 1, units * groups))
         n_features = len(FEATURES) * units * groups * (2 if self.bidirectional else 1)
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
@@ -123,6 +129,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
             "window": self.window,
             "dilations": list(self.dilations),
             "bidirectional": self.bidirectional,
+            "calibrated": self.calibrated,
             "seed": self.seed,
             "temperature": self.temperature,
             "alpha": self.alpha,
@@ -143,13 +150,15 @@ class ReservoirClassifier(SavableModel, nn.Module):
             )
         B, T, _ = x.shape
         lengths = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths, device=x.device)
-        forwards = self._read(x, lengths)  # (B, 4N)
+        threshold = self.threshold if self.calibrated else x.new_zeros(2, self.units * self.groups)  # (D, N)
+        forwards = self._read(x, lengths, threshold[0])  # (B, 4N)
         if not self.bidirectional:
             return forwards
-        return torch.cat([forwards, self._read(reverse_padded(x, lengths), lengths)], dim=-1)
+        return torch.cat([forwards, self._read(reverse_padded(x, lengths), lengths, threshold[1])], dim=-1)
 
-    def _read(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """Run the reservoirs over raw series (B, T, F) -> features (B, 4N)."""
+    def _read(self, x: Tensor, lengths: Tensor, threshold: Tensor) -> Tensor:
+        """Run the reservoirs over raw series (B, T, F) -> features (B, 4N); "positive" counts the steps a unit's
+        state exceeds its ``threshold`` (N,)."""
         B, T, _ = x.shape
         x, valid_steps = standardise(self, x, lengths)  # (B, T, F or 2F), (B, T, 1)
         assert valid_steps is not None
@@ -164,7 +173,7 @@ class ReservoirClassifier(SavableModel, nn.Module):
             valid = mask[:, t, None]  # (B, 1): a finished series keeps its state
             h = valid * new + (1 - valid) * h
             total += valid * h
-            positive += valid * (h > 0).to(h.dtype)
+            positive += valid * (h > threshold).to(h.dtype)
             top = torch.where(valid > 0, torch.maximum(top, h), top)
         n = lengths[:, None].to(h.dtype).clamp_min(1)
         return torch.cat([total / n, top, h, positive / n], dim=-1)  # (B, 4N)
@@ -221,11 +230,19 @@ def dilations_for(length: int, window: int, groups: int) -> list[int]:
 
 
 def fit_reservoir(
-    data: SeriesSet, window: int = 1, units: int = 64, groups: int = 8, bidirectional: bool = True, seed: int = 0
+    data: SeriesSet,
+    window: int = 1,
+    units: int = 64,
+    groups: int = 8,
+    bidirectional: bool = True,
+    calibrated: bool = True,
+    seed: int = 0,
 ) -> ReservoirClassifier:
     """Fit the readout on ``data``: features, standardisation, the ridge penalty and the temperature by
     leave-one-out cross-validation; returns the model in eval mode. The dilations follow from the longest
-    training series."""
+    training series. With ``calibrated``, each unit's "positive" feature counts the steps its state exceeds its
+    mean state over (up to 64 of) the training series rather than zero, as ROCKET draws each kernel's bias from
+    the training data."""
     assert data.labels is not None, "training data needs labels"
     mean, std = channel_stats(data)
     classes = class_order(data.labels)
@@ -237,12 +254,17 @@ def fit_reservoir(
         window=window,
         dilations=dilations_for(max(data.lengths), window, groups),
         bidirectional=bidirectional,
+        calibrated=calibrated,
         seed=seed,
         mean=mean,
         std=std,
         diff_std=diff_stats(data, mean, std),
         labels=classes,
     ).eval()
+    if calibrated:
+        N = units * groups
+        mean_state = model.features(*pad(data.series[:64])).mean(dim=0).view(-1, len(FEATURES), N)[:, 0]  # (D, N)
+        model.threshold.copy_(mean_state)
     X = torch.cat([model.features(*pad(data.series[i : i + 64])) for i in range(0, len(data), 64)]).double()
     mu, sd = X.mean(dim=0), X.std(dim=0)
     sd[sd < 1e-8] = 1.0
