@@ -36,7 +36,8 @@ def test_the_width_nearest_the_tokens_per_parameter_target_is_chosen() -> None:
     assert resolved.hidden_size == expected == chosen["settings"]["hidden_size"]
     assert chosen["compute"] == "max_steps" and chosen["expected_tokens"] == tokens
     assert chosen["expected_passes"] == pytest.approx(tokens / train_tokens)
-    assert resolved.dropout == 0.0 and "passes" in chosen["why"]["dropout"]
+    assert chosen["expected_passes"] >= auto.DROPOUT_PASSES  # 19.2 passes: the model can memorise its text
+    assert resolved.dropout == auto.DROPOUT > 0 and "passes" in chosen["why"]["dropout"]
     assert resolved.lr == auto.lr_for(expected) == chosen["settings"]["lr"]
     assert resolved.val_every == round(12_000 / auto.VALIDATIONS)
     # Less compute: a narrower model; very little: the narrowest.
