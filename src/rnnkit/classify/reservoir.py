@@ -262,9 +262,8 @@ def fit_reservoir(
         labels=classes,
     ).eval()
     if calibrated:
-        N = units * groups
-        mean_state = model.features(*pad(data.series[:64])).mean(dim=0).view(-1, len(FEATURES), N)[:, 0]  # (D, N)
-        model.threshold.copy_(mean_state)
+        per_feature = model.features(*pad(data.series[:64])).mean(dim=0).view(-1, len(FEATURES), units * groups)
+        model.threshold.copy_(per_feature[:, FEATURES.index("mean")])  # (D, N)
     X = torch.cat([model.features(*pad(data.series[i : i + 64])) for i in range(0, len(data), 64)]).double()
     mu, sd = X.mean(dim=0), X.std(dim=0)
     sd[sd < 1e-8] = 1.0
